@@ -1,0 +1,85 @@
+// Accounts: creation, password changes and lookups used by SASL and routing. Passwords are
+// never stored: each account keeps salted SCRAM keys for SHA-1, SHA-256 and SHA-512
+// (RFC 5802 §3) and, only on hosts that enable DIGEST-MD5, that mechanism's secret.
+// Existence checks sit on the routing path (a message to a bare JID), so they are cached.
+
+import { JID } from '@magpie/core/jid/jid';
+import { deriveScramCredential } from '@magpie/core/sasl/scram';
+import type { AccountStore, ScramCredential, StoredCredentials } from '../storage/storage.js';
+import { nodeCrypto } from '../sasl/node-crypto.js';
+import { digestMd5Secret } from '../sasl/digest-md5.js';
+
+export const SCRAM_HASHES = ['SHA-1', 'SHA-256', 'SHA-512'] as const;
+export type ScramHash = (typeof SCRAM_HASHES)[number];
+
+export interface AccountServiceOptions {
+  iterations?: number;
+  /** Hosts on which DIGEST-MD5 is enabled: the realm is the host's domain. */
+  digestMd5Hosts?: Set<string>;
+  cacheSize?: number;
+}
+
+export class AccountExistsError extends Error {}
+
+export class AccountService {
+  private exists = new Map<string, boolean>();
+  private readonly iterations: number;
+  private readonly cacheSize: number;
+  constructor(private readonly store: AccountStore, private readonly opts: AccountServiceOptions = {}) {
+    this.iterations = opts.iterations ?? 4096;
+    this.cacheSize = opts.cacheSize ?? 50_000;
+  }
+
+  /** Canonical localpart (UsernameCaseMapped, RFC 7622 §3.3); throws JIDError when invalid. */
+  static normalizeUser(username: string): string { return JID.of(username, 'localhost').local; }
+
+  async credentialsFor(host: string, username: string, password: string): Promise<StoredCredentials> {
+    const scram: StoredCredentials['scram'] = {};
+    for (const h of SCRAM_HASHES) scram[h] = await deriveScramCredential(nodeCrypto, h, password, this.iterations);
+    const creds: StoredCredentials = { scram };
+    if (this.opts.digestMd5Hosts?.has(host)) creds.digestMd5 = digestMd5Secret(username, host, password);
+    return creds;
+  }
+
+  async create(host: string, username: string, password: string): Promise<void> {
+    const user = AccountService.normalizeUser(username);
+    if (!(await this.store.create(host, user, await this.credentialsFor(host, user, password)))) throw new AccountExistsError(`${user}@${host} already exists`);
+    this.remember(host, user, true);
+  }
+
+  async setPassword(host: string, username: string, password: string): Promise<boolean> {
+    const user = AccountService.normalizeUser(username);
+    return this.store.setCredentials(host, user, await this.credentialsFor(host, user, password));
+  }
+
+  async delete(host: string, username: string): Promise<boolean> {
+    const user = AccountService.normalizeUser(username);
+    const ok = await this.store.delete(host, user);
+    this.exists.delete(host + '\0' + user);
+    return ok;
+  }
+
+  list(host?: string): Promise<{ host: string; user: string }[]> { return this.store.list(host); }
+
+  async userExists(host: string, user: string): Promise<boolean> {
+    const k = host + '\0' + user;
+    const cached = this.exists.get(k);
+    if (cached !== undefined) return cached;
+    const found = (await this.store.get(host, user)) !== undefined;
+    this.remember(host, user, found);
+    return found;
+  }
+
+  async scram(host: string, user: string, hash: ScramHash): Promise<ScramCredential | undefined> {
+    return (await this.store.get(host, user))?.credentials.scram[hash];
+  }
+
+  async digestSecret(host: string, user: string): Promise<string | undefined> {
+    return (await this.store.get(host, user))?.credentials.digestMd5;
+  }
+
+  private remember(host: string, user: string, v: boolean): void {
+    if (this.exists.size >= this.cacheSize) this.exists.clear();
+    this.exists.set(host + '\0' + user, v);
+  }
+}

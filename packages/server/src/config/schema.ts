@@ -1,0 +1,108 @@
+// The configuration file's schema (one YAML file; docs/configuration.md documents every key).
+// Validated with zod in strict mode: an unknown key or a bad value stops the start with a
+// message naming the key path and what was expected. Every limit has a safe default.
+
+import { z } from 'zod';
+
+const port = z.number().int().min(0).max(65535);
+const duration = z.number().int().positive(); // seconds
+
+export const HostSchema = z.object({
+  /** The domain this virtual host serves (RFC 7622 domainpart). */
+  domain: z.string().min(1),
+  /** PEM certificate chain and key for this host (SNI). When absent a dev cert is generated. */
+  tls: z.object({ cert: z.string(), key: z.string() }).strict().optional(),
+  auth: z.object({
+    /** SASL mechanisms offered, in order; -PLUS variants are offered only where binding exists. */
+    mechanisms: z.array(z.enum([
+      'SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS',
+      'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL', 'ANONYMOUS', 'DIGEST-MD5',
+    ])).default(['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL']),
+    /** SASL ANONYMOUS (RFC 4505): guests get a random localpart. Off by default. */
+    anonymous: z.boolean().default(false),
+    /** DIGEST-MD5 (historic, RFC 6331). Off by default; needs a stored MD5 secret per account. */
+    digestMd5: z.boolean().default(false),
+  }).strict().prefault({}),
+}).strict();
+
+export const ListenerSchema = z.object({
+  /** c2s: STARTTLS port (RFC 6120); c2s-tls: direct TLS (XEP-0368). */
+  type: z.enum(['c2s', 'c2s-tls']),
+  address: z.string().default('::'),
+  port,
+}).strict();
+
+export const LimitsSchema = z.object({
+  maxStanzaBytes: z.number().int().min(1024).default(262144),
+  maxHeaderBytes: z.number().int().min(512).default(8192),
+  maxDepth: z.number().int().min(4).max(1000).default(64),
+  maxAttributes: z.number().int().min(4).default(64),
+  maxNameLength: z.number().int().min(16).default(256),
+  /** Seconds a new connection has to authenticate and bind. */
+  negotiationTimeout: duration.default(60),
+  /** Seconds without any data before the server pings the client (XEP-0199). */
+  idleTimeout: duration.default(300),
+  /** Seconds to wait for the answer to that ping before closing with connection-timeout. */
+  pingTimeout: duration.default(60),
+  /** Seconds to wait for the peer's </stream:stream> after we close. */
+  closeTimeout: duration.default(5),
+  /** Failed SASL attempts allowed on one stream before it is closed (RFC 6120 §6.4.5). */
+  authRetries: z.number().int().min(1).max(10).default(3),
+  /** Per address and per account: failures in `authFailureWindow` seconds before throttling. */
+  authFailuresBeforeDelay: z.number().int().min(0).default(3),
+  authFailureWindow: duration.default(300),
+  /** Upper bound of the delay (ms) added before a SASL failure answer when throttled. */
+  authMaxDelayMs: z.number().int().min(0).default(5000),
+  /** Above this many failures in the window the server answers temporary-auth-failure. */
+  authLockoutFailures: z.number().int().min(1).default(20),
+  maxResourcesPerAccount: z.number().int().min(1).default(64),
+  maxConnectionsPerAddress: z.number().int().min(1).default(500),
+  /** Bytes queued for a slow reader before its connection is closed (policy-violation). */
+  maxOutboundBuffer: z.number().int().min(65536).default(4 * 1024 * 1024),
+}).strict();
+
+export const ConfigSchema = z.object({
+  hosts: z.array(HostSchema).min(1).default([{ domain: 'localhost', auth: undefined as never }] as never),
+  listeners: z.array(ListenerSchema).default([
+    { type: 'c2s', address: '::', port: 5222 },
+    { type: 'c2s-tls', address: '::', port: 5223 },
+  ] as never),
+  /** Where generated certificates and the SQLite database live by default. */
+  dataDir: z.string().default('./data'),
+  storage: z.discriminatedUnion('type', [
+    z.object({ type: z.literal('sqlite'), path: z.string().optional() }).strict(),
+    z.object({ type: z.literal('postgres'), url: z.string().url(), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), poolSize: z.number().int().min(1).max(200).optional() }).strict(),
+  ]).default({ type: 'sqlite' }),
+  tls: z.object({
+    /** Require TLS for clients that are not on a loopback address. */
+    requireForClients: z.boolean().default(true),
+    /** Also require TLS on loopback (off: local tools and tests may log in in the clear). */
+    requireOnLoopback: z.boolean().default(false),
+    minVersion: z.enum(['TLSv1.2', 'TLSv1.3']).default('TLSv1.2'),
+    /** Ask clients for a certificate (SASL EXTERNAL, XEP-0178). */
+    requestClientCert: z.boolean().default(true),
+    /** PEM file of CAs trusted to issue client certificates. */
+    clientCa: z.string().optional(),
+  }).strict().prefault({}),
+  limits: LimitsSchema.prefault({}),
+  /** What happens when a client binds a resource that is already online (RFC 6120 §7.7.2.2). */
+  resourceConflict: z.enum(['kick-old', 'reject-new', 'rename']).default('kick-old'),
+  /** Feature modules to load, and their options by module name. */
+  modules: z.object({
+    enabled: z.array(z.string()).optional(),
+    disabled: z.array(z.string()).default([]),
+    options: z.record(z.string(), z.record(z.string(), z.unknown())).prefault({}),
+  }).strict().prefault({}),
+  log: z.object({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    destination: z.string().default('stdout'),
+    pretty: z.boolean().default(false),
+  }).strict().prefault({}),
+  /** Software version answer (XEP-0092): hide the OS by default. */
+  version: z.object({ showOs: z.boolean().default(false) }).strict().prefault({}),
+}).strict();
+
+export type Config = z.infer<typeof ConfigSchema>;
+export type HostConfig = z.infer<typeof HostSchema>;
+export type ListenerConfig = z.infer<typeof ListenerSchema>;
+export type Limits = z.infer<typeof LimitsSchema>;

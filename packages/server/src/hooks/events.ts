@@ -1,0 +1,78 @@
+// Every hook event name and its payload type. Stanza events are named as Prosody names them:
+// `<kind>/<to-type>` for stanzas addressed to something local, `pre-<kind>/<to-type>` for stanzas a
+// local client sends, before they are routed (outbound filters: blocking, carbons). The to-type
+// is `host` (domain JID), `bare` or `full`. The routing table is documented in docs/routing.md.
+
+import type { Element } from '@magpie/core/xml/element';
+import type { JID } from '@magpie/core/jid/jid';
+import type { StreamError } from '@magpie/core/protocol/errors';
+import type { ClientSession, Origin } from '../session/session.js';
+
+export interface StanzaEvent {
+  stanza: Element;
+  origin: Origin;
+  /** Stamped sender (RFC 6120 §8.1.2.1). */
+  from: JID;
+  /** Destination; for a client stanza without `to`, the sender's bare JID (RFC 6120 §10.3). */
+  to: JID;
+  /** The local session when the stanza comes from a local client. */
+  session?: ClientSession;
+}
+
+export interface SessionEvent { session: ClientSession }
+export interface SessionClosedEvent { session: ClientSession; error?: StreamError; reason: string }
+export interface FeaturesEvent {
+  /** The <stream:features/> element being built; add children to advertise a feature. */
+  features: Element;
+  host: string;
+  secure: boolean;
+  authenticated: boolean;
+  bound: boolean;
+  streamId: string;
+}
+/** A negotiation element (e.g. XEP-0198 <enable/>) a module may claim on a c2s stream. */
+export interface NegotiationEvent {
+  element: Element;
+  session?: ClientSession;
+  /** Low-level access for stream-level features. */
+  stream: { id: string; host: string; send(el: Element): void; authenticated: boolean; username?: string };
+}
+export interface AccountEvent { host: string; username: string }
+
+type Kind = 'message' | 'presence' | 'iq';
+type ToType = 'host' | 'bare' | 'full';
+
+export interface EventMap extends
+  Record<`${Kind}/${ToType}`, StanzaEvent>,
+  Record<`pre-${Kind}/${ToType}`, StanzaEvent> {
+  /** A message for an account with no resource to take it (RFC 6121 §8.5.2): offline storage claims it; else it bounces. */
+  'message/offline': StanzaEvent;
+  /** A stanza for a domain that is not hosted here (federation takes it; else it bounces). */
+  'route/remote': StanzaEvent;
+  /** A stanza for a local component's domain. */
+  'route/component': StanzaEvent;
+  'session/authenticated': { host: string; username: string; streamId: string; mechanism: string };
+  'session/bound': SessionEvent;
+  /** After the session was unregistered; presence modules broadcast unavailable here. */
+  'session/closed': SessionClosedEvent;
+  'stream/features': FeaturesEvent;
+  'stream/negotiation': NegotiationEvent;
+  'account/created': AccountEvent;
+  'account/deleted': AccountEvent;
+  'server/started': Record<string, never>;
+  'server/stopping': Record<string, never>;
+}
+
+export type EventName = keyof EventMap;
+export type EventPayload<N extends EventName> = EventMap[N];
+
+const STANZA_EVENT = /^(pre-)?(message|presence|iq)\/(host|bare|full)$/;
+const FIXED = new Set<string>([
+  'message/offline', 'route/remote', 'route/component', 'session/authenticated', 'session/bound',
+  'session/closed', 'stream/features', 'stream/negotiation', 'account/created', 'account/deleted',
+  'server/started', 'server/stopping',
+]);
+
+export function isKnownEvent(name: string): name is EventName {
+  return FIXED.has(name) || STANZA_EVENT.test(name);
+}

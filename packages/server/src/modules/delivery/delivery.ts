@@ -1,0 +1,109 @@
+// Local delivery (RFC 6120 §10.5, RFC 6121 §8.5): what happens to a stanza addressed to a local
+// account, by stanza kind and type, when no feature module claimed it first. These handlers run
+// at low priority so feature modules (presence subscriptions, offline storage, MUC, ...) can
+// take a stanza before it gets here.
+
+import { z } from 'zod';
+import { StanzaError } from '@magpie/core/protocol/errors';
+import type { StanzaEvent } from '../../hooks/events.js';
+import type { ClientSession } from '../../session/session.js';
+import { defineModule } from '../module.js';
+
+export const LOW_PRIORITY = -100;
+
+/** Resources eligible for a bare-JID message: available, non-negative priority (§8.5.2.1.1). */
+export function bareTargets(sessions: readonly ClientSession[], all: boolean): ClientSession[] {
+  let best = -1;
+  const out: ClientSession[] = [];
+  for (const s of sessions) {
+    if (!s.presence || s.priority < 0) continue;
+    if (all) { out.push(s); continue; }
+    if (s.priority > best) { best = s.priority; out.length = 0; out.push(s); } else if (s.priority === best) out.push(s);
+  }
+  return out;
+}
+
+export default defineModule({
+  manifest: {
+    name: 'delivery',
+    description: 'Delivery of stanzas to local accounts and resources',
+    specs: [
+      { spec: 'RFC 6120', version: '§10.5', status: 'complete' },
+      { spec: 'RFC 6121', version: '§8.5', status: 'partial', notes: 'subscription-aware presence handling is in the presence module' },
+    ],
+    options: z.object({
+      /** Deliver a chat/normal message to a bare JID to every non-negative resource, not only the highest priority ones. */
+      bareMessageToAll: z.boolean().default(false),
+    }).strict(),
+    defaultEnabled: true,
+  },
+  setup(api) {
+    const sessions = api.sessions;
+
+    const messageToBare = async (ev: StanzaEvent): Promise<true> => {
+      const type = ev.stanza.attrs.type ?? 'normal';
+      const to = ev.to;
+      if (!(await api.accounts.userExists(to.domain, to.local))) {
+        // §8.5.1: no such account.
+        if (type !== 'error' && type !== 'headline') api.bounce(ev, new StanzaError('service-unavailable'));
+        return true;
+      }
+      if (type === 'groupchat') { api.bounce(ev, new StanzaError('service-unavailable')); return true; }
+      if (type === 'error') return true;
+      const online = sessions.resources(to.bareString());
+      if (type === 'headline') { for (const s of bareTargets(online, true)) s.send(ev.stanza); return true; }
+      // normal, chat, and unknown types treated as normal (RFC 6121 §5.2.2).
+      const targets = bareTargets(online, api.options.bareMessageToAll);
+      if (targets.length) { for (const s of targets) s.send(ev.stanza); return true; }
+      if ((await api.fire('message/offline', ev)) !== undefined) return true;
+      api.bounce(ev, new StanzaError('service-unavailable', 'the recipient is offline'));
+      return true;
+    };
+
+    api.hook('message/full', async (ev) => {
+      const s = sessions.get(ev.to.toString());
+      if (s) { s.send(ev.stanza); return true; }
+      // §8.5.3.2.1: no such resource.
+      const type = ev.stanza.attrs.type ?? 'normal';
+      if (type === 'groupchat') { api.bounce(ev, new StanzaError('service-unavailable')); return true; }
+      if (type === 'error' || type === 'headline') return true;
+      return messageToBare(ev);
+    }, LOW_PRIORITY);
+    api.hook('message/bare', messageToBare, LOW_PRIORITY);
+
+    api.hook('iq/full', async (ev) => {
+      const s = sessions.get(ev.to.toString());
+      if (s) { s.send(ev.stanza); return true; }
+      const type = ev.stanza.attrs.type;
+      if (type === 'get' || type === 'set') {
+        const exists = await api.accounts.userExists(ev.to.domain, ev.to.local);
+        api.bounce(ev, new StanzaError('service-unavailable', exists ? 'the resource is offline' : undefined));
+      }
+      return true;
+    }, LOW_PRIORITY);
+
+    api.hook('presence/full', (ev) => {
+      sessions.get(ev.to.toString())?.send(ev.stanza);
+      return true;
+    }, LOW_PRIORITY);
+
+    // Until a presence module (RFC 6121 §4) claims them: a presence without `to` sets the
+    // sender's availability and is shown to the account's other available resources; presence
+    // to another account's bare JID reaches its available resources.
+    api.hook('presence/bare', (ev) => {
+      const type = ev.stanza.attrs.type;
+      if (ev.session && ev.to.bareString() === ev.from.bareString()) {
+        const s = ev.session;
+        if (type === undefined) {
+          const p = Number.parseInt(ev.stanza.getChildText('priority') ?? '0', 10);
+          s.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
+          s.presence = ev.stanza;
+        } else if (type === 'unavailable') s.presence = undefined;
+      }
+      if (type === undefined || type === 'unavailable') {
+        for (const r of sessions.resources(ev.to.bareString())) if (r.presence && r !== ev.session) r.send(ev.stanza);
+      }
+      return true;
+    }, LOW_PRIORITY);
+  },
+});

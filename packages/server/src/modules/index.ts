@@ -1,0 +1,12 @@
+// Every module the server ships, in no particular order (the loader sorts by dependencies).
+import type { MagpieModule } from './module.js';
+import type { DiscoRegistry } from './disco-registry.js';
+import delivery from './delivery/delivery.js';
+import ping from './ping/ping.js';
+import version from './version/version.js';
+import time from './time/time.js';
+import { createDiscoModule } from './disco/disco.js';
+
+export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
+  return [delivery, createDiscoModule(disco), ping, version, time] as MagpieModule[];
+}

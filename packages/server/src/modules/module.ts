@@ -1,0 +1,83 @@
+// The shape of a feature module (ARCHITECTURE.md "One feature = one module"): a manifest that
+// says what it implements (docs/xep-support.md is generated from it) and validates its options,
+// and a setup(api) that registers everything through `api`, so unloading undoes all of it.
+
+import type { z } from 'zod';
+import type { Element } from '@magpie/core/xml/element';
+import type { EventName, EventPayload, StanzaEvent } from '../hooks/events.js';
+import type { StanzaError } from '@magpie/core/protocol/errors';
+import type { IqHandler, IqSpec } from '../router/iq-registry.js';
+import type { Logger } from '../log/logger.js';
+import type { ArchiveStore, KeyValueStore, MapStore } from '../storage/storage.js';
+import type { SessionRegistry } from '../session/registry.js';
+import type { Config } from '../config/schema.js';
+import type { AccountService } from '../accounts/accounts.js';
+
+export interface SpecSupport {
+  /** 'XEP-0199', 'RFC 6120', ... */
+  spec: string;
+  /** Version of the XEP implemented, or the RFC sections. */
+  version?: string;
+  status: 'complete' | 'partial';
+  notes?: string;
+}
+
+export interface ModuleManifest<O extends z.ZodTypeAny = z.ZodTypeAny> {
+  name: string;
+  description: string;
+  specs: SpecSupport[];
+  /** zod schema for this module's options (modules.options.<name> in the config). */
+  options?: O;
+  /** Modules that must be loaded first. */
+  depends?: string[];
+  /** Loaded unless the configuration disables it. */
+  defaultEnabled: boolean;
+}
+
+export interface DiscoIdentity { category: string; type: string; name?: string; lang?: string }
+
+/** Scoped store handles: the store name is fixed by the module. */
+export interface ScopedKv { get<T>(host: string, user: string): Promise<T | undefined>; set(host: string, user: string, value: unknown): Promise<void> }
+export interface ScopedStores { kv(store: string): ScopedKv; map: MapStore; archive: ArchiveStore; raw: { kv: KeyValueStore } }
+
+export interface ModuleApi<O = unknown> {
+  readonly name: string;
+  readonly options: O;
+  readonly log: Logger;
+  readonly config: Config;
+  readonly sessions: SessionRegistry;
+  readonly accounts: AccountService;
+  readonly stores: ScopedStores;
+  /** Hosted domains. */
+  hosts(): string[];
+  isLocalHost(domain: string): boolean;
+  hook<N extends EventName>(name: N, handler: (p: EventPayload<N>) => unknown, priority?: number): void;
+  iq(spec: IqSpec, handler: IqHandler): void;
+  /** A feature the server (scope 'host') or every account (scope 'account') advertises in disco#info. */
+  discoFeature(feature: string, scope?: 'host' | 'account'): void;
+  discoIdentity(identity: DiscoIdentity, scope?: 'host' | 'account'): void;
+  /** Extended service discovery forms (XEP-0128) on the server's disco#info. */
+  discoExtension(form: () => Element): void;
+  /** Items the server lists in disco#items (services on other domains, e.g. conference.<host>). */
+  discoItem(item: (host: string) => { jid: string; name?: string } | undefined): void;
+  /** Fire an event on the hook bus (for events a module owns, e.g. message/offline). */
+  fire<N extends EventName>(name: N, payload: EventPayload<N>): Promise<unknown>;
+  /** Answer a routed stanza with an error from its destination (RFC 6120 §8.3.1). */
+  bounce(ev: StanzaEvent, error: StanzaError): void;
+  /** Route a stanza from the server (its from/to must be set). */
+  send(stanza: Element): Promise<void>;
+  /** Send an iq and await the answer. */
+  request(iq: Element, timeoutMs?: number): Promise<Element>;
+  /** A timer that is cleared when the module unloads. */
+  every(ms: number, fn: () => void): void;
+  after(ms: number, fn: () => void): void;
+  onUnload(fn: () => void | Promise<void>): void;
+  metric(name: string): { inc(n?: number): void; set(v: number): void };
+}
+
+export interface MagpieModule<O extends z.ZodTypeAny = z.ZodTypeAny> {
+  manifest: ModuleManifest<O>;
+  setup(api: ModuleApi<z.infer<O>>): void | Promise<void>;
+}
+
+export function defineModule<O extends z.ZodTypeAny>(m: MagpieModule<O>): MagpieModule<O> { return m; }

@@ -1,0 +1,138 @@
+// The composition root: builds every collaborator from the configuration, loads modules,
+// opens listeners, and shuts everything down in order. No protocol logic lives here.
+
+import type net from 'node:net';
+import { join } from 'node:path';
+import { StreamError } from '@magpie/core/protocol/errors';
+import type { Config, HostConfig } from './config/schema.js';
+import { createLogger, type Logger } from './log/logger.js';
+import { HookBus } from './hooks/bus.js';
+import { LocalSessionRegistry, type SessionRegistry } from './session/registry.js';
+import { Router } from './router/router.js';
+import { loadCertificates, type CertificateStore } from './tls/certificates.js';
+import { AccountService } from './accounts/accounts.js';
+import { AuthThrottle } from './stream/auth-throttle.js';
+import { openStorage } from './storage/index.js';
+import type { Storage } from './storage/storage.js';
+import type { ServerCore } from './server-core.js';
+import { listenTcp } from './transports/tcp.js';
+import type { Transport } from './transports/transport.js';
+import { C2SStream } from './stream/c2s.js';
+import { DiscoRegistry } from './modules/disco-registry.js';
+import { Metrics } from './modules/metrics.js';
+import { ModuleLoader } from './modules/loader.js';
+import { builtinModules } from './modules/index.js';
+import type { MagpieModule } from './modules/module.js';
+
+export interface StartOptions { logger?: Logger; storage?: Storage; extraModules?: MagpieModule[] }
+
+export class MagpieServer implements ServerCore {
+  readonly hooks = new HookBus();
+  readonly sessions: SessionRegistry = new LocalSessionRegistry();
+  readonly router: Router;
+  readonly throttle: AuthThrottle;
+  readonly disco = new DiscoRegistry();
+  readonly metrics = new Metrics();
+  readonly log: Logger;
+  certs!: CertificateStore;
+  storage!: Storage;
+  accounts!: AccountService;
+  modules!: ModuleLoader;
+  stopping = false;
+  private hosts: Map<string, HostConfig>;
+  private listeners: { type: string; server: net.Server }[] = [];
+  private streams = new Set<C2SStream>();
+  private connectionsByAddress = new Map<string, number>();
+  private sweeper: NodeJS.Timeout | undefined;
+  private ownsStorage = true;
+
+  constructor(readonly config: Config, opts: StartOptions = {}) {
+    this.log = opts.logger ?? createLogger(config.log);
+    this.hosts = new Map(config.hosts.map((h) => [h.domain, h]));
+    this.router = new Router({ hooks: this.hooks, log: this.log.child({ component: 'router' }), isLocalHost: (d) => this.isLocalHost(d) });
+    this.throttle = new AuthThrottle(config.limits);
+    if (opts.storage) { this.storage = opts.storage; this.ownsStorage = false; }
+    this.extraModules = opts.extraModules ?? [];
+  }
+  private extraModules: MagpieModule[];
+
+  hostConfig(domain: string): HostConfig | undefined { return this.hosts.get(domain); }
+  isLocalHost(domain: string): boolean { return this.hosts.has(domain); }
+
+  /** Open storage and certificates and load modules (no listeners): enough for the CLI. */
+  async init(): Promise<void> {
+    if (!this.storage) {
+      const s = this.config.storage;
+      this.storage = await openStorage(s.type === 'sqlite'
+        ? { type: 'sqlite', path: s.path ?? join(this.config.dataDir, 'magpie.sqlite') }
+        : { type: 'postgres', url: s.url, schema: s.schema, poolSize: s.poolSize },
+      { log: (level: string, msg: string, obj?: object) => this.log[level as 'info'](obj ?? {}, msg) });
+    }
+    const digestHosts = new Set(this.config.hosts.filter((h) => h.auth.digestMd5).map((h) => h.domain));
+    this.accounts = new AccountService(this.storage.accounts, { digestMd5Hosts: digestHosts });
+  }
+
+  async start(): Promise<void> {
+    await this.init();
+    this.certs = await loadCertificates(this.config, this.log);
+    this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
+    const loaded = await this.modules.loadAll();
+    for (const l of this.config.listeners) {
+      const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert }, (t) => this.accept(t));
+      this.listeners.push({ type: l.type, server });
+      const a = server.address() as net.AddressInfo;
+      this.log.info({ type: l.type, address: a.address, port: a.port }, 'listening');
+    }
+    this.sweeper = setInterval(() => { const now = Date.now(); for (const s of this.streams) s.tick(now); }, 1000);
+    this.sweeper.unref();
+    await this.hooks.emit('server/started', {});
+    this.log.info({ hosts: [...this.hosts.keys()], modules: loaded, storage: this.storage.kind }, 'Magpie started');
+  }
+
+  /** The port a listener of this type is bound to (tests bind to port 0). */
+  port(type: 'c2s' | 'c2s-tls'): number {
+    const l = this.listeners.find((x) => x.type === type);
+    if (!l) throw new Error(`no ${type} listener`);
+    return (l.server.address() as net.AddressInfo).port;
+  }
+
+  private accept(t: Transport): void {
+    if (this.stopping) { t.destroy(); return; }
+    const n = (this.connectionsByAddress.get(t.remoteAddress) ?? 0) + 1;
+    if (n > this.config.limits.maxConnectionsPerAddress) {
+      this.log.warn({ addr: t.remoteAddress }, 'too many connections from one address');
+      const s = new C2SStream(this, t);
+      s.fatal(new StreamError('policy-violation', 'too many connections from your address'));
+      return;
+    }
+    this.connectionsByAddress.set(t.remoteAddress, n);
+    const stream = new C2SStream(this, t);
+    this.streams.add(stream);
+    const close = t.onClose;
+    t.onClose = (err) => {
+      close(err);
+      this.streams.delete(stream);
+      const left = (this.connectionsByAddress.get(t.remoteAddress) ?? 1) - 1;
+      if (left <= 0) this.connectionsByAddress.delete(t.remoteAddress); else this.connectionsByAddress.set(t.remoteAddress, left);
+    };
+  }
+
+  get connectionCount(): number { return this.streams.size; }
+
+  /** Graceful shutdown: every stream gets <system-shutdown/> (RFC 6120 §4.9.3.20). */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    await this.hooks.emit('server/stopping', {});
+    for (const l of this.listeners) l.server.close();
+    for (const s of this.streams) s.close(new StreamError('system-shutdown'));
+    const deadline = Date.now() + this.config.limits.closeTimeout * 1000;
+    while (this.streams.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    for (const s of this.streams) s.transport.destroy();
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.modules?.unloadAll();
+    if (this.ownsStorage) await this.storage?.close();
+    this.log.info('Magpie stopped');
+    this.log.flush?.();
+  }
+}

@@ -1,0 +1,106 @@
+// The archive's SQL, built once for both dialects so that paging semantics cannot drift apart.
+//
+// Archive order is `seq` order (append order). A query is: filters (with/start/end/ids), an
+// optional position window (after/before, translated by the adapter into seq bounds of the
+// referenced ids), a direction and a limit. We fetch `limit + 1` rows in the paging direction:
+// the extra row tells whether more exist beyond the page (`complete`) without a second query.
+// A reverse page is fetched descending and flipped, so callers always get ascending items.
+//
+// Indexes (see the migrations): (host, username, store, seq) and (host, username, store,
+// with_jid, seq) let "the last 50 with X" walk the index in order and stop after 51 entries, so
+// cost does not grow with archive size; the (…, when_ms, seq) ones serve start/end ranges.
+// Id lists are bound as ONE parameter (json_each / ANY) so a long ids list cannot exceed the
+// drivers' parameter limits and the statement text stays the same for the statement cache.
+
+import type { ArchiveQuery } from './storage.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface BuiltSql { text: string; values: unknown[] }
+
+/** Collects bound values and emits the dialect's placeholder for each. */
+class Params {
+  readonly values: unknown[] = [];
+  constructor(private readonly dialect: Dialect) {}
+  add(v: unknown): string {
+    this.values.push(v);
+    return this.dialect === 'sqlite' ? '?' : `$${this.values.length}`;
+  }
+  inList(column: string, list: readonly string[]): string {
+    return this.dialect === 'sqlite'
+      ? `${column} IN (SELECT value FROM json_each(${this.add(JSON.stringify(list))}))`
+      : `${column} = ANY(${this.add([...list])}::text[])`;
+  }
+}
+
+export interface Filters { with?: string; start?: number; end?: number; ids?: string[] }
+
+function where(p: Params, host: string, user: string, store: string, f: Filters): string[] {
+  const c = [`host = ${p.add(host)}`, `username = ${p.add(user)}`, `store = ${p.add(store)}`];
+  if (f.with !== undefined) c.push(`with_jid = ${p.add(f.with)}`);
+  // when_ms is an integer column: rounding a fractional bound inwards keeps the inclusive
+  // meaning and lets PostgreSQL bind it as bigint.
+  if (f.start !== undefined) c.push(`when_ms >= ${p.add(Math.ceil(f.start))}`);
+  if (f.end !== undefined) c.push(`when_ms <= ${p.add(Math.floor(f.end))}`);
+  if (f.ids !== undefined) c.push(p.inList('id', f.ids));
+  return c;
+}
+
+export const ARCHIVE_COLUMNS = 'seq, id, when_ms, with_jid, payload, meta';
+
+/** Seq of one id in one archive: resolves RSM after/before. */
+export function seqOfId(dialect: Dialect, host: string, user: string, store: string, id: string): BuiltSql {
+  const p = new Params(dialect);
+  const text = `SELECT seq FROM archive WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)} AND id = ${p.add(id)}`;
+  return { text, values: p.values };
+}
+
+/** One page; `afterSeq`/`beforeSeq` are the resolved positions (exclusive). */
+export function pageSql(dialect: Dialect, host: string, user: string, store: string, q: ArchiveQuery,
+  afterSeq?: number, beforeSeq?: number): BuiltSql {
+  const p = new Params(dialect);
+  const c = where(p, host, user, store, q);
+  if (afterSeq !== undefined) c.push(`seq > ${p.add(afterSeq)}`);
+  if (beforeSeq !== undefined) c.push(`seq < ${p.add(beforeSeq)}`);
+  let text = `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE ${c.join(' AND ')} ORDER BY seq ${q.reverse ? 'DESC' : 'ASC'}`;
+  if (q.limit !== undefined) text += ` LIMIT ${p.add(q.limit + 1)}`;
+  return { text, values: p.values };
+}
+
+/** Total matching the filters, ignoring paging (RSM <count/>). */
+export function countSql(dialect: Dialect, host: string, user: string, store: string, f: Filters): BuiltSql {
+  const p = new Params(dialect);
+  const text = `SELECT count(*) AS n FROM archive WHERE ${where(p, host, user, store, f).join(' AND ')}`;
+  return { text, values: p.values };
+}
+
+/** Delete by ids / up to `end` / with; all three optional and combined with AND. */
+export function deleteSql(dialect: Dialect, host: string, user: string, store: string,
+  q: { ids?: string[]; end?: number; with?: string }): BuiltSql {
+  const p = new Params(dialect);
+  const f: Filters = {};
+  if (q.ids !== undefined) f.ids = q.ids;
+  if (q.end !== undefined) f.end = q.end;
+  if (q.with !== undefined) f.with = q.with;
+  return { text: `DELETE FROM archive WHERE ${where(p, host, user, store, f).join(' AND ')}`, values: p.values };
+}
+
+/**
+ * Read-and-delete the oldest `limit` (or all) items in one statement. RETURNING order is not
+ * guaranteed by either engine, so callers sort the rows by seq.
+ */
+export function takeSql(dialect: Dialect, host: string, user: string, store: string, limit?: number): BuiltSql {
+  const p = new Params(dialect);
+  const h = p.add(host), u = p.add(user), s = p.add(store);
+  const lim = limit === undefined ? '' : ` LIMIT ${p.add(limit)}`;
+  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE host = ${h} AND username = ${u} AND store = ${s} ORDER BY seq${lim}) RETURNING ${ARCHIVE_COLUMNS}`;
+  return { text, values: p.values };
+}
+
+/** Sort + trim + flip shared by both adapters once the page rows are fetched. */
+export function finishPage<R>(rows: R[], q: ArchiveQuery): { rows: R[]; complete: boolean } {
+  let complete = true;
+  if (q.limit !== undefined && rows.length > q.limit) { complete = false; rows = rows.slice(0, q.limit); }
+  if (q.reverse) rows = rows.slice().reverse();
+  return { rows, complete };
+}

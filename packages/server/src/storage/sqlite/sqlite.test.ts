@@ -1,0 +1,66 @@
+// Runs the storage contract on SQLite — a temp file (shared between the instances a test
+// opens, like two processes) and :memory: (private per instance) — plus SQLite specifics:
+// pragmas, parent directory creation, and query plans proving the archive indexes are used.
+
+import { after, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storageContract } from '../contract.js';
+import { openStorage } from '../index.js';
+import { pageSql } from '../archive-sql.js';
+import { StorageError } from '../storage.js';
+import { SqliteStorage } from './sqlite.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'magpie-sqlite-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+// A nested path that does not exist yet: opening must create the parent directories.
+const file = join(dir, 'data', 'nested', 'magpie.sqlite');
+storageContract('sqlite (file)', () => openStorage({ type: 'sqlite', path: file }));
+storageContract('sqlite (:memory:)', () => openStorage({ type: 'sqlite', path: ':memory:' }));
+
+describe('sqlite specifics', () => {
+  it('creates the parent directory and uses WAL, synchronous=NORMAL, busy_timeout, foreign keys', async () => {
+    const path = join(dir, 'fresh', 'sub', 'db.sqlite');
+    const s = await openStorage({ type: 'sqlite', path }) as SqliteStorage;
+    try {
+      assert.ok(existsSync(path));
+      assert.equal(s.database.pragma('journal_mode', { simple: true }), 'wal');
+      assert.equal(s.database.pragma('synchronous', { simple: true }), 1); // NORMAL
+      assert.ok(Number(s.database.pragma('busy_timeout', { simple: true })) >= 1000);
+      assert.equal(s.database.pragma('foreign_keys', { simple: true }), 1);
+      assert.equal(await s.schemaVersion(), 1);
+    } finally { await s.close(); }
+  });
+
+  it('an unopenable path is a StorageError, not a crash', async () => {
+    const blocker = join(dir, 'blocker');
+    await (await openStorage({ type: 'sqlite', path: blocker })).close();
+    // `blocker` is a file, so it cannot be a directory holding another database.
+    await assert.rejects(openStorage({ type: 'sqlite', path: join(blocker, 'x.sqlite') }), (e: unknown) =>
+      e instanceof StorageError && e.code === 'unavailable' && e.message.includes('x.sqlite'));
+  });
+
+  it('archive queries are driven by the indexes, with no sort step', async () => {
+    const s = await openStorage({ type: 'sqlite', path: ':memory:' }) as SqliteStorage;
+    try {
+      for (let i = 0; i < 200; i++) await s.archive.append('h', 'u', 'mam', { when: i, with: `p${i % 7}`, payload: '' });
+      // No ANALYZE: production databases have no statistics either (see ./sqlite.ts).
+      const plan = (q: Parameters<typeof pageSql>[4], beforeSeq?: number): string => {
+        const b = pageSql('sqlite', 'h', 'u', 'mam', q, undefined, beforeSeq);
+        return (s.database.prepare(`EXPLAIN QUERY PLAN ${b.text}`).all(...b.values) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      };
+      // "Last 50 messages with X" — the MAM query every client sends on opening a chat.
+      for (const [q, beforeSeq] of [[{ with: 'p3', limit: 50 }], [{ with: 'p3', limit: 50, reverse: true }], [{ with: 'p3', limit: 50, reverse: true }, 150]] as const) {
+        const p = plan(q, beforeSeq);
+        assert.match(p, /archive_with_seq/, p);
+        assert.doesNotMatch(p, /TEMP B-TREE/, p);
+      }
+      const p = plan({ limit: 50, reverse: true });
+      assert.match(p, /archive_seq/, p);
+      assert.doesNotMatch(p, /TEMP B-TREE/, p);
+    } finally { await s.close(); }
+  });
+});

@@ -1,0 +1,221 @@
+// SQLite adapter (the embedded default) on better-sqlite3.
+//
+// better-sqlite3 is synchronous: every call runs to completion on the event loop, so within
+// one process no two storage operations ever interleave, and "atomic" only has to hold
+// against other processes — hence BEGIN IMMEDIATE for writes that read first (migrate) and
+// single statements or db.transaction() elsewhere. Calls are cheap (microseconds with WAL and
+// synchronous=NORMAL, which fsyncs at checkpoints rather than on every commit; a crash can lose
+// the last commits but never corrupts), so blocking the loop is a fair trade for simplicity.
+// Methods are `async` only to honour the Promise-based interface; a throw becomes a rejection.
+//
+// Statements are prepared once per distinct SQL text and cached: the archive builder emits a
+// bounded set of shapes (ids lists are one json_each parameter), so the cache stays small.
+//
+// We deliberately never ANALYZE. Measured on 1,000,000 archive rows: without statistics the
+// planner takes the index with the narrowest equality/range prefix — (…, with_jid, seq) for
+// "last 50 with X" (~2 ms incl. count), (…, when_ms) for "since <recent start>" (<1 ms) — while
+// sampled statistics (analysis_limit) made it scan by seq for recent starts (~200 ms) and a full
+// ANALYZE costs seconds at startup. Only a rare wide start range stays slow-ish (~150 ms).
+
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import {
+  StorageError, type AccountRecord, type AccountStore, type ArchiveItem, type ArchivePage, type ArchiveQuery,
+  type ArchiveStore, type Json, type KeyValueStore, type MapStore, type Storage, type StoredCredentials,
+} from '../storage.js';
+import {
+  checkKey, checkMigrations, checkQuery, closedError, decodeJson, encodeJson, prepareItem, rowToItem, wrap,
+  type ArchiveRow, type StorageLog,
+} from '../common.js';
+import { countSql, deleteSql, finishPage, pageSql, seqOfId, takeSql, type BuiltSql } from '../archive-sql.js';
+import { migrations } from './migrations.js';
+
+const LATEST = checkMigrations(migrations);
+
+export class SqliteStorage implements Storage {
+  readonly kind = 'sqlite' as const;
+  /** The raw handle, for tests (EXPLAIN QUERY PLAN) and diagnostics only. */
+  readonly database: Database.Database;
+  private readonly cache = new Map<string, Database.Statement>();
+  private closed = false;
+
+  constructor(path: string, private readonly log?: StorageLog) {
+    const memory = path === ':memory:' || path === '';
+    try {
+      // A fresh install points at ./data/magpie.sqlite before ./data exists.
+      if (!memory) mkdirSync(dirname(resolve(path)), { recursive: true });
+      this.database = new Database(path);
+      this.database.pragma('journal_mode = WAL'); // readers never block the writer; :memory: stays 'memory'
+      this.database.pragma('synchronous = NORMAL');
+      this.database.pragma('busy_timeout = 5000'); // another process mid-write: wait, don't fail
+      this.database.pragma('foreign_keys = ON');
+    } catch (err) {
+      throw wrap(`cannot open SQLite database ${path}`, err, 'unavailable');
+    }
+  }
+
+  /** Runs `fn` against a live database, turning every driver error into a StorageError. */
+  private guard<T>(what: string, fn: () => T): T {
+    if (this.closed) throw closedError('SQLite');
+    try { return fn(); } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY') throw wrap(what, err, 'conflict');
+      if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') throw wrap(what, err, 'unavailable');
+      throw wrap(what, err);
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.cache.get(sql);
+    if (!s) { s = this.database.prepare(sql); this.cache.set(sql, s); }
+    return s;
+  }
+
+  private all<R>(q: BuiltSql): R[] { return this.stmt(q.text).all(...q.values) as R[]; }
+
+  async migrate(): Promise<void> {
+    this.guard('SQLite migration failed', () => {
+      this.database.transaction(() => {
+        this.database.exec('CREATE TABLE IF NOT EXISTS magpie_schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)');
+        const current = this.currentVersion();
+        if (current > LATEST) throw new StorageError(`SQLite schema version ${current} is newer than this Magpie supports (${LATEST}); refusing to downgrade`);
+        for (const m of migrations.slice(current)) {
+          this.database.exec(m.up);
+          this.stmt('INSERT INTO magpie_schema_version (version, applied_at) VALUES (?, ?)').run(m.version, Date.now());
+          this.log?.('info', 'storage migration applied', { kind: 'sqlite', version: m.version });
+        }
+      }).immediate(); // take the write lock up front: two processes migrating cannot both read "v0"
+    });
+  }
+
+  private currentVersion(): number {
+    const row = this.stmt('SELECT max(version) AS v FROM magpie_schema_version').get() as { v: number | null };
+    return row.v ?? 0;
+  }
+
+  async schemaVersion(): Promise<number> {
+    return this.guard('SQLite schema version', () => {
+      const exists = this.database.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'magpie_schema_version'").get();
+      return exists ? this.currentVersion() : 0;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.cache.clear();
+    this.database.close();
+  }
+
+  readonly accounts: AccountStore = {
+    create: async (host, user, credentials) => { checkKey(host, user); const c = encodeJson(credentials as unknown as Json); return this.guard('account create', () =>
+      this.stmt('INSERT INTO accounts (host, username, credentials, created_at) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING')
+        .run(host, user, c, Date.now()).changes === 1); },
+    get: async (host, user) => this.guard('account get', (): AccountRecord | undefined => {
+      const r = this.stmt('SELECT credentials, created_at FROM accounts WHERE host = ? AND username = ?').get(host, user) as
+        { credentials: string; created_at: number } | undefined;
+      return r && { host, user, credentials: decodeJson<StoredCredentials>(r.credentials), createdAt: r.created_at };
+    }),
+    setCredentials: async (host, user, credentials) => { const c = encodeJson(credentials as unknown as Json); return this.guard('account update', () =>
+      this.stmt('UPDATE accounts SET credentials = ? WHERE host = ? AND username = ?').run(c, host, user).changes > 0); },
+    // Cascade by hand (no foreign keys: host-level data and remote users' data have no account
+    // row), in one transaction so a crash cannot leave half a user behind.
+    delete: async (host, user) => this.guard('account delete', () => this.database.transaction(() => {
+      for (const t of ['kv', 'map', 'archive']) this.stmt(`DELETE FROM ${t} WHERE host = ? AND username = ?`).run(host, user);
+      return this.stmt('DELETE FROM accounts WHERE host = ? AND username = ?').run(host, user).changes > 0;
+    })()),
+    list: async (host) => this.guard('account list', () => (host === undefined
+      ? this.stmt('SELECT host, username AS user FROM accounts ORDER BY host, username').all()
+      : this.stmt('SELECT host, username AS user FROM accounts WHERE host = ? ORDER BY username').all(host)) as { host: string; user: string }[]),
+  };
+
+  readonly kv: KeyValueStore = {
+    get: async <T extends Json>(host: string, user: string, store: string) => this.guard('kv get', () => {
+      const r = this.stmt('SELECT value FROM kv WHERE host = ? AND username = ? AND store = ?').get(host, user, store) as { value: string } | undefined;
+      return r && decodeJson<T>(r.value);
+    }),
+    set: async (host, user, store, value) => {
+      checkKey(host, user, store);
+      const text = value === undefined ? undefined : encodeJson(value);
+      this.guard('kv set', () => {
+        if (text === undefined) this.stmt('DELETE FROM kv WHERE host = ? AND username = ? AND store = ?').run(host, user, store);
+        else this.stmt('INSERT INTO kv (host, username, store, value) VALUES (?, ?, ?, ?) ON CONFLICT (host, username, store) DO UPDATE SET value = excluded.value')
+          .run(host, user, store, text);
+      });
+    },
+  };
+
+  private mapWrite(host: string, user: string, store: string, key: string, text: string | undefined): void {
+    if (text === undefined) this.stmt('DELETE FROM map WHERE host = ? AND username = ? AND store = ? AND key = ?').run(host, user, store, key);
+    else this.stmt('INSERT INTO map (host, username, store, key, value) VALUES (?, ?, ?, ?, ?) ON CONFLICT (host, username, store, key) DO UPDATE SET value = excluded.value')
+      .run(host, user, store, key, text);
+  }
+
+  readonly map: MapStore = {
+    get: async <T extends Json>(host: string, user: string, store: string, key: string) => this.guard('map get', () => {
+      const r = this.stmt('SELECT value FROM map WHERE host = ? AND username = ? AND store = ? AND key = ?').get(host, user, store, key) as { value: string } | undefined;
+      return r && decodeJson<T>(r.value);
+    }),
+    set: async (host, user, store, key, value) => {
+      checkKey(host, user, store, key);
+      const text = value === undefined ? undefined : encodeJson(value);
+      this.guard('map set', () => this.mapWrite(host, user, store, key, text));
+    },
+    getAll: async <T extends Json>(host: string, user: string, store: string) => this.guard('map getAll', () => {
+      const rows = this.stmt('SELECT key, value FROM map WHERE host = ? AND username = ? AND store = ? ORDER BY key').all(host, user, store) as { key: string; value: string }[];
+      return new Map(rows.map((r) => [r.key, decodeJson<T>(r.value)] as const));
+    }),
+    clear: async (host, user, store) => { this.guard('map clear', () => this.stmt('DELETE FROM map WHERE host = ? AND username = ? AND store = ?').run(host, user, store)); },
+    setMany: async (host, user, store, entries) => {
+      checkKey(host, user, store);
+      // Encode everything first: a bad value must reject the whole batch before any write.
+      const encoded = entries.map(([k, v]) => { checkKey(k); return [k, v === undefined ? undefined : encodeJson(v)] as const; });
+      this.guard('map setMany', () => this.database.transaction(() => {
+        for (const [k, text] of encoded) this.mapWrite(host, user, store, k, text);
+      })());
+    },
+  };
+
+  readonly archive: ArchiveStore = {
+    append: async (host, user, store, item) => {
+      checkKey(host, user, store);
+      const it = prepareItem(item);
+      this.guard(`archive append (id ${it.id})`, () => this.stmt('INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+        .run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText));
+      return it.id;
+    },
+    query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
+      checkQuery(q);
+      return this.guard('archive query', () => {
+        const seq = (id: string): number => {
+          const r = this.all<{ seq: number }>(seqOfId('sqlite', host, user, store, id))[0];
+          if (!r) throw new StorageError(`no archive item with id ${id}`, undefined, 'item-not-found');
+          return r.seq;
+        };
+        const after = q.after === undefined ? undefined : seq(q.after);
+        const before = q.before === undefined ? undefined : seq(q.before);
+        const page = finishPage(this.all<ArchiveRow>(pageSql('sqlite', host, user, store, q, after, before)), q);
+        const count = this.all<{ n: number }>(countSql('sqlite', host, user, store, q))[0]!.n;
+        return { items: page.rows.map(rowToItem), complete: page.complete, count };
+      });
+    },
+    delete: async (host, user, store, q) => {
+      if (q.end !== undefined) checkQuery({ end: q.end });
+      const d = deleteSql('sqlite', host, user, store, q);
+      return this.guard('archive delete', () => this.stmt(d.text).run(...d.values).changes);
+    },
+    take: async (host, user, store, limit) => {
+      if (limit !== undefined) checkQuery({ limit });
+      // One DELETE ... RETURNING: atomic on its own, even against another process.
+      return this.guard('archive take', (): ArchiveItem[] =>
+        this.all<ArchiveRow>(takeSql('sqlite', host, user, store, limit)).sort((a, b) => a.seq - b.seq).map(rowToItem));
+    },
+    count: async (host, user, store) => this.guard('archive count', () =>
+      this.all<{ n: number }>(countSql('sqlite', host, user, store, {}))[0]!.n),
+  };
+}
+
+export async function openSqlite(path: string, log?: StorageLog): Promise<SqliteStorage> {
+  return new SqliteStorage(path, log);
+}

@@ -1,0 +1,367 @@
+// The client-to-server stream state machine (RFC 6120 §4–§7): stream header checks, features,
+// STARTTLS, SASL, resource binding, legacy session establishment, then stanza intake with the
+// checks of §8 (stanza kinds, `from` stamping, addressing) before the router takes over.
+// Elements are processed strictly in arrival order through a queue, because SASL and routing
+// are asynchronous; a stream restart (after TLS or SASL) empties the queue and the parser so no
+// element received before the restart is ever processed after it.
+
+import { randomBytes } from 'node:crypto';
+import { Element, serialize, xml } from '@magpie/core/xml/element';
+import { StreamParser } from '@magpie/core/xml/parser';
+import { NS } from '@magpie/core/protocol/namespaces';
+import { StanzaError, StreamError, errorReply, type StreamErrorCondition } from '@magpie/core/protocol/errors';
+import { JID } from '@magpie/core/jid/jid';
+import type { Transport } from '../transports/transport.js';
+import type { ServerCore } from '../server-core.js';
+import type { HostConfig } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { CLOSE_STREAM, openStreamTag, parseVersion, validLang } from './stream-header.js';
+import { SaslNegotiation, offeredMechanisms } from './sasl-negotiation.js';
+import { bindResource } from './resource-binding.js';
+import { LocalClientSession } from './client-session.js';
+
+type State = 'header' | 'negotiating' | 'ready' | 'closing' | 'closed';
+const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
+const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
+const PRESENCE_TYPES = new Set(['unavailable', 'subscribe', 'subscribed', 'unsubscribe', 'unsubscribed', 'probe', 'error']);
+const MAX_QUEUE = 1000;
+
+export class C2SStream {
+  id = '';
+  state: State = 'header';
+  host: HostConfig | undefined;
+  lang = 'en';
+  username: string | undefined;
+  anonymous = false;
+  session: LocalClientSession | undefined;
+  lastReceived = Date.now();
+  pingOutstanding = false;
+  log: Logger;
+  readonly openedAt = Date.now();
+  private headerSent = false;
+  private parser: StreamParser;
+  private sasl: SaslNegotiation | undefined;
+  private queue: Element[] = [];
+  private pumping = false;
+  private paused = false;
+  private closeTimer: NodeJS.Timeout | undefined;
+
+  constructor(readonly server: ServerCore, readonly transport: Transport) {
+    this.log = server.log.child({ conn: transport.id, addr: transport.remoteAddress });
+    const l = server.config.limits;
+    this.parser = new StreamParser({
+      onStreamOpen: (info) => this.onStreamOpen(info),
+      onElement: (el) => this.onElement(el),
+      onStreamClose: () => this.onPeerClose(),
+      onError: (cond, text) => this.fatal(new StreamError(cond, text)),
+    }, { maxStanzaBytes: l.maxStanzaBytes, maxDepth: l.maxDepth, maxAttributes: l.maxAttributes, maxNameLength: l.maxNameLength, maxHeaderBytes: l.maxHeaderBytes });
+    transport.onData = (chunk) => { this.lastReceived = Date.now(); this.pingOutstanding = false; this.parser.write(chunk); };
+    transport.onClose = (err) => this.onTransportClosed(err);
+  }
+
+  get authenticated(): boolean { return this.username !== undefined; }
+  get tlsRequired(): boolean {
+    const t = this.server.config.tls;
+    if (this.transport.secure || !t.requireForClients) return false;
+    return !this.transport.loopback || t.requireOnLoopback;
+  }
+
+  // --- stream header (RFC 6120 §4.7) ---------------------------------------------------------
+
+  private onStreamOpen(info: { name: string; xmlns: string; attrs: Record<string, string>; defaultNs: string; prefix: string }): void {
+    this.id = randomBytes(16).toString('base64url');
+    const to = info.attrs.to;
+    const toJid = to !== undefined ? JID.tryParse(to) : undefined;
+    const host = toJid?.isDomain ? this.server.hostConfig(toJid.domain) : undefined;
+    const lang = info.attrs['xml:lang'];
+    if (lang !== undefined && validLang(lang)) this.lang = lang;
+    const fromJid = info.attrs.from !== undefined ? JID.tryParse(info.attrs.from) : undefined;
+    this.sendHeader(host?.domain ?? this.host?.domain ?? this.server.config.hosts[0]!.domain, fromJid?.toString());
+    // Checks in the order of RFC 6120 §4.8 / §4.9.3: namespaces first, then addressing, version.
+    if (info.xmlns !== NS.STREAM || info.name !== 'stream') return this.fatal(new StreamError('invalid-namespace', 'the root must be <stream> in ' + NS.STREAM));
+    if (info.prefix !== '' && info.prefix !== 'stream') { /* other prefixes are legal XML; accept */ }
+    if (info.defaultNs !== NS.CLIENT) return this.fatal(new StreamError('invalid-namespace', 'the content namespace must be jabber:client'));
+    if (to === undefined) return this.fatal(new StreamError('host-unknown', 'no "to" address'));
+    if (!host) return this.fatal(new StreamError('host-unknown', 'this server does not serve that domain'));
+    if (this.host && host.domain !== this.host.domain) return this.fatal(new StreamError('host-unknown', 'the domain changed during negotiation'));
+    const version = parseVersion(info.attrs.version);
+    if (!version || version[0] < 1) return this.fatal(new StreamError('unsupported-version', 'XMPP 1.0 or later is required'));
+    if (lang !== undefined && !validLang(lang)) return this.fatal(new StreamError('bad-format', 'invalid xml:lang'));
+    if (this.server.stopping) return this.fatal(new StreamError('system-shutdown'));
+    this.host = host;
+    this.state = 'negotiating';
+    void this.sendFeatures();
+  }
+
+  private sendHeader(from: string, to: string | undefined): void {
+    this.transport.write(openStreamTag({ id: this.id || randomBytes(16).toString('base64url'), from, to, lang: this.lang, contentNs: NS.CLIENT }));
+    this.headerSent = true;
+  }
+
+  private async sendFeatures(): Promise<void> {
+    const host = this.host!;
+    const features = xml('features', NS.STREAM);
+    if (!this.authenticated) {
+      if (this.transport.canStartTls) {
+        const st = features.c('starttls', {}, NS.TLS);
+        if (this.tlsRequired) st.c('required');
+      }
+      const mechs = offeredMechanisms({ host, transport: this.transport, tlsRequired: this.tlsRequired });
+      if (mechs.length) {
+        const m = features.c('mechanisms', {}, NS.SASL);
+        for (const name of mechs) m.c('mechanism').t(name);
+        const cb = this.transport.channelBindingTypes();
+        if (cb.length) { const s = features.c('sasl-channel-binding', {}, NS.SASL_CB); for (const t of cb) s.c('channel-binding', { type: t }); }
+      }
+    } else {
+      features.c('bind', {}, NS.BIND);
+      features.c('session', {}, NS.SESSION).c('optional');
+    }
+    await this.server.hooks.emit('stream/features', { features, host: host.domain, secure: this.transport.secure, authenticated: this.authenticated, bound: !!this.session, streamId: this.id });
+    this.write(features);
+  }
+
+  /** Begin a new stream on the same connection (after TLS or SASL): RFC 6120 §4.3.3. */
+  private restart(): void {
+    this.queue.length = 0;
+    this.parser.reset();
+    this.state = 'header';
+    this.headerSent = false;
+  }
+
+  // --- element intake ------------------------------------------------------------------------
+
+  private onElement(el: Element): void {
+    if (this.state === 'closing' || this.state === 'closed') return;
+    // STARTTLS must be acted on before the parser looks at another byte (RFC 6120 §5.4.3.3):
+    // everything after <starttls/> in the same read is discarded by the restart.
+    if (el.name === 'starttls' && el.xmlns === NS.TLS && this.state === 'negotiating' && !this.authenticated && this.queue.length === 0 && !this.pumping) {
+      this.parser.reset();
+      void this.startTls();
+      return;
+    }
+    this.queue.push(el);
+    if (this.queue.length > MAX_QUEUE && !this.paused) { this.paused = true; (this.transport as { pause?: () => void }).pause?.(); }
+    if (!this.pumping) void this.pump();
+  }
+
+  private async pump(): Promise<void> {
+    this.pumping = true;
+    try {
+      while (this.queue.length && this.state !== 'closed' && this.state !== 'closing') {
+        const el = this.queue.shift()!;
+        try { await this.process(el); } catch (e) {
+          if (e instanceof StreamError) { this.fatal(e); break; }
+          this.log.error({ err: e }, 'error while processing an element');
+          if (STANZA_KINDS.has(el.name) && this.session) {
+            const reply = errorReply(el, new StanzaError('internal-server-error'));
+            if (reply) this.session.send(reply);
+          }
+        }
+      }
+    } finally {
+      this.pumping = false;
+      if (this.paused && this.queue.length < MAX_QUEUE / 2) { this.paused = false; (this.transport as { resume?: () => void }).resume?.(); }
+    }
+  }
+
+  private async process(el: Element): Promise<void> {
+    if (this.state === 'header') return; // ignored: the element came before a restarted header
+    if (!this.authenticated) {
+      if (el.xmlns === NS.SASL) {
+        if (!this.sasl) this.sasl = new SaslNegotiation(this.saslEnv());
+        return this.sasl.handle(el);
+      }
+      if (el.name === 'starttls' && el.xmlns === NS.TLS) return this.startTls();
+      const r = await this.server.hooks.fire('stream/negotiation', { element: el, stream: this.streamHandle() });
+      if (r !== undefined) return;
+      if (STANZA_KINDS.has(el.name)) throw new StreamError('not-authorized', 'authenticate first');
+      throw new StreamError('unsupported-stanza-type');
+    }
+    if (!this.session) {
+      if (el.name === 'iq' && el.xmlns === NS.CLIENT && el.attr('type') === 'set' && el.getChild('bind', NS.BIND)) return this.bind(el);
+      const r = await this.server.hooks.fire('stream/negotiation', { element: el, stream: this.streamHandle() });
+      if (r !== undefined) return;
+      if (el.name === 'iq' && el.xmlns === NS.CLIENT && el.getChild('session', NS.SESSION)) { this.write(xml('iq', NS.CLIENT, { type: 'result', id: el.attr('id') })); return; }
+      if (STANZA_KINDS.has(el.name)) throw new StreamError('not-authorized', 'bind a resource first');
+      throw new StreamError('unsupported-stanza-type');
+    }
+    return this.stanza(el);
+  }
+
+  // --- STARTTLS (RFC 6120 §5.4) ---------------------------------------------------------------
+
+  private async startTls(): Promise<void> {
+    if (!this.transport.canStartTls) {
+      this.write(xml('failure', NS.TLS));
+      return this.close();
+    }
+    this.write(xml('proceed', NS.TLS));
+    this.restart();
+    try { await this.transport.startTls(); } catch (e) {
+      this.log.info({ err: (e as Error).message }, 'TLS handshake failed');
+      this.state = 'closed';
+      this.transport.destroy();
+      return;
+    }
+    this.log.debug({ protocol: 'tls' }, 'TLS established');
+  }
+
+  // --- SASL (RFC 6120 §6) ---------------------------------------------------------------------
+
+  private saslEnv() {
+    const server = this.server;
+    return {
+      host: this.host!, transport: this.transport, limits: server.config.limits, accounts: server.accounts,
+      throttle: server.throttle, log: this.log, tlsRequired: this.tlsRequired,
+      send: (el: Element) => this.write(el),
+      onSuccess: (username: string, mechanism: string, anonymous: boolean) => {
+        this.username = username;
+        this.anonymous = anonymous;
+        this.sasl = undefined;
+        this.restart();
+        void server.hooks.emit('session/authenticated', { host: this.host!.domain, username, streamId: this.id, mechanism });
+      },
+      onGiveUp: () => this.close(),
+    };
+  }
+
+  // --- resource binding (RFC 6120 §7) ---------------------------------------------------------
+
+  private async bind(iq: Element): Promise<void> {
+    const r = await bindResource(this.server, this, iq);
+    if (r instanceof StanzaError) { const reply = errorReply(iq, r); if (reply) this.write(reply); return; }
+    this.session = r;
+    this.state = 'ready';
+    this.log = this.log.child({ jid: r.jid.toString() });
+    this.write(xml('iq', NS.CLIENT, { type: 'result', id: iq.attr('id') }, xml('bind', NS.BIND, {}, xml('jid', NS.BIND, {}, r.jid.toString()))));
+    await this.server.hooks.emit('session/bound', { session: r });
+  }
+
+  // --- stanzas (RFC 6120 §8) ------------------------------------------------------------------
+
+  private async stanza(el: Element): Promise<void> {
+    const session = this.session!;
+    if (!STANZA_KINDS.has(el.name) || el.xmlns !== NS.CLIENT) {
+      const r = await this.server.hooks.fire('stream/negotiation', { element: el, session, stream: this.streamHandle() });
+      if (r !== undefined) return;
+      throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`);
+    }
+    // `from`: the server stamps the full JID; a client may only claim its own full or bare JID.
+    const claimed = el.attrs.from;
+    if (claimed !== undefined && claimed !== session.jid.toString()) {
+      const c = JID.tryParse(claimed);
+      if (!c || !(c.equals(session.jid) || c.equals(session.jid.bare))) throw new StreamError('invalid-from', 'a client may not send from another address');
+    }
+    el.attrs.from = session.jid.toString();
+    const type = el.attrs.type;
+    if (el.name === 'iq') {
+      if (el.attrs.id === undefined || el.attrs.id === '' || type === undefined || !IQ_TYPES.has(type)) return this.reject(el, new StanzaError('bad-request', 'an iq needs an id and a type of get, set, result or error'));
+      if ((type === 'get' || type === 'set') && el.elements().length !== 1) return this.reject(el, new StanzaError('bad-request', 'an iq get or set carries exactly one child'));
+    } else if (el.name === 'presence' && type !== undefined && !PRESENCE_TYPES.has(type)) {
+      return this.reject(el, new StanzaError('bad-request', 'unknown presence type'));
+    }
+    // Legacy session establishment (RFC 3921 §3, kept optional by RFC 6121 Appendix E): a no-op.
+    if (el.name === 'iq' && type === 'set' && el.getChild('session', NS.SESSION) && (el.attrs.to === undefined || el.attrs.to === this.host!.domain)) {
+      this.write(xml('iq', NS.CLIENT, { type: 'result', id: el.attrs.id, from: this.host!.domain, to: session.jid.toString() }));
+      return;
+    }
+    let to: JID | undefined;
+    if (el.attrs.to !== undefined) {
+      to = JID.tryParse(el.attrs.to);
+      if (!to) return this.reject(el, new StanzaError('jid-malformed', 'the "to" address is not a valid JID'));
+      el.attrs.to = to.toString();
+    }
+    await this.server.router.route(el, { kind: 'c2s', session }, session.jid, to, session);
+  }
+
+  private reject(el: Element, err: StanzaError): void {
+    const reply = errorReply(el, err);
+    if (!reply) return;
+    reply.attrs.from = this.host!.domain; // the server generated it (RFC 6120 §8.3.1)
+    if (el.attrs.to) reply.attrs.from = el.attrs.to;
+    if (this.session) reply.attrs.to = this.session.jid.toString();
+    this.write(reply);
+  }
+
+  // --- output ---------------------------------------------------------------------------------
+
+  write(el: Element): void {
+    if (this.state === 'closed') return;
+    this.transport.write(serialize(el, NS.CLIENT));
+    if (this.transport.bufferedBytes > this.server.config.limits.maxOutboundBuffer) {
+      this.log.warn({ buffered: this.transport.bufferedBytes }, 'client is not reading; closing');
+      this.fatal(new StreamError('policy-violation', 'too much unread data'));
+    }
+  }
+
+  private streamHandle() {
+    return { id: this.id, host: this.host?.domain ?? '', send: (el: Element) => this.write(el), authenticated: this.authenticated, username: this.username };
+  }
+
+  // --- closing (RFC 6120 §4.4) ----------------------------------------------------------------
+
+  /** Fatal stream error: send it, close our stream, drop the connection soon. */
+  fatal(err: StreamError): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    const level = (['internal-server-error'] as StreamErrorCondition[]).includes(err.condition) ? 'error' : 'info';
+    this.log[level]({ condition: err.condition, text: err.text }, 'stream error');
+    this.close(err);
+  }
+
+  close(err?: StreamError): void {
+    if (this.state === 'closed' || this.state === 'closing') return;
+    if (!this.headerSent) this.sendHeader(this.host?.domain ?? this.server.config.hosts[0]!.domain, undefined);
+    if (err) this.transport.write(serialize(err.toElement(), NS.CLIENT));
+    this.transport.write(CLOSE_STREAM);
+    this.state = 'closing';
+    this.parser.stop();
+    this.unregister(err, err ? err.condition : 'closed by server');
+    // Wait briefly for the peer's </stream:stream> (RFC 6120 §4.4), then drop the connection.
+    this.transport.end();
+    this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
+    this.closeTimer.unref();
+  }
+
+  private onPeerClose(): void {
+    if (this.state === 'closing') { this.transport.end(); return; }
+    this.transport.write(CLOSE_STREAM);
+    this.state = 'closing';
+    this.unregister(undefined, 'closed by client');
+    this.transport.end();
+    this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
+    this.closeTimer.unref();
+  }
+
+  private onTransportClosed(err?: Error): void {
+    if (this.closeTimer) clearTimeout(this.closeTimer);
+    const wasClosing = this.state === 'closing';
+    this.state = 'closed';
+    this.parser.stop();
+    this.queue.length = 0;
+    if (!wasClosing) this.unregister(undefined, err ? `connection error: ${err.message}` : 'connection lost');
+    (this.server as { streamClosed?: (s: C2SStream) => void }).streamClosed?.(this);
+  }
+
+  private unregister(error: StreamError | undefined, reason: string): void {
+    const s = this.session;
+    if (!s || s.closed) return;
+    s.markClosed();
+    this.server.sessions.remove(s);
+    this.log.info({ reason }, 'session ended');
+    void this.server.hooks.emit('session/closed', { session: s, error, reason }).catch((e) => this.log.error({ err: e }, 'session/closed handler failed'));
+  }
+
+  /** Keepalive sweep (called by the server's timer): negotiation and idle timeouts. */
+  tick(now: number): void {
+    const l = this.server.config.limits;
+    if (this.state === 'closing' || this.state === 'closed') return;
+    if (!this.session && now - this.openedAt > l.negotiationTimeout * 1000) return this.fatal(new StreamError('connection-timeout', 'negotiation took too long'));
+    const idle = now - this.lastReceived;
+    if (this.pingOutstanding && idle > (l.idleTimeout + l.pingTimeout) * 1000) return this.fatal(new StreamError('connection-timeout'));
+    if (!this.pingOutstanding && this.session && idle > l.idleTimeout * 1000) {
+      this.pingOutstanding = true;
+      this.write(xml('iq', NS.CLIENT, { type: 'get', id: 'keepalive-' + now, from: this.host!.domain, to: this.session.jid.toString() }, xml('ping', NS.PING)));
+    }
+  }
+}

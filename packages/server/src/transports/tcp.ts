@@ -1,0 +1,104 @@
+// TCP transports: plain TCP with STARTTLS (RFC 6120 §5) and direct TLS (XEP-0368). The raw
+// socket's data listener is detached before the TLS handshake so no plaintext byte received
+// after <proceed/> can ever reach the XML parser (RFC 6120 §5.4.3.3).
+
+import net from 'node:net';
+import tls from 'node:tls';
+import { randomBytes } from 'node:crypto';
+import type { PeerCertificate, Transport } from './transport.js';
+import { isLoopbackAddress } from './transport.js';
+import { channelBindingData, channelBindingTypes } from '../tls/channel-binding.js';
+import type { CertificateStore } from '../tls/certificates.js';
+
+export class TcpTransport implements Transport {
+  readonly id = randomBytes(6).toString('base64url');
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  readonly loopback: boolean;
+  readonly framing = 'stream' as const;
+  onData: (chunk: Uint8Array | string) => void = () => {};
+  onClose: (error?: Error) => void = () => {};
+  private sock: net.Socket | tls.TLSSocket;
+  private tlsSock: tls.TLSSocket | undefined;
+  private closed = false;
+  private lastError: Error | undefined;
+
+  constructor(sock: net.Socket | tls.TLSSocket, private readonly certs: CertificateStore | undefined, private readonly requestClientCert: boolean) {
+    this.sock = sock;
+    this.remoteAddress = sock.remoteAddress ?? '';
+    this.remotePort = sock.remotePort ?? 0;
+    this.localPort = sock.localPort ?? 0;
+    this.loopback = isLoopbackAddress(this.remoteAddress);
+    if (sock instanceof tls.TLSSocket) this.tlsSock = sock;
+    sock.setNoDelay(true);
+    sock.setKeepAlive(true, 60_000);
+    this.attach(sock);
+  }
+
+  private readonly dataListener = (chunk: Buffer) => this.onData(chunk);
+  private attach(sock: net.Socket): void {
+    sock.on('data', this.dataListener);
+    sock.on('error', (e) => { this.lastError = e; });
+    sock.on('close', () => {
+      if (this.closed || sock !== this.sock) return;
+      this.closed = true;
+      this.onClose(this.lastError);
+    });
+  }
+
+  get secure(): boolean { return this.tlsSock !== undefined; }
+  get canStartTls(): boolean { return !this.tlsSock && this.certs !== undefined; }
+  get servername(): string | undefined { const s = this.tlsSock?.servername; return typeof s === 'string' ? s : undefined; }
+  get bufferedBytes(): number { return this.sock.writableLength; }
+
+  write(data: string): void { if (!this.closed && !this.sock.destroyed) this.sock.write(data); }
+
+  startTls(): Promise<void> {
+    if (!this.certs || this.tlsSock) return Promise.reject(new Error('TLS not available'));
+    const raw = this.sock;
+    raw.removeListener('data', this.dataListener);
+    raw.removeAllListeners('close');
+    const t = new tls.TLSSocket(raw, { isServer: true, ...this.certs.serverOptions(this.requestClientCert) });
+    this.sock = t;
+    this.tlsSock = t;
+    this.attach(t);
+    return new Promise((resolve, reject) => {
+      t.once('secure', () => resolve());
+      t.once('error', reject);
+      t.once('close', () => reject(new Error('connection closed during TLS handshake')));
+    });
+  }
+
+  end(): void { if (!this.sock.destroyed) this.sock.end(); }
+  destroy(): void { this.sock.destroy(); }
+  channelBindingTypes(): string[] { return this.tlsSock ? channelBindingTypes(this.tlsSock) : []; }
+  channelBinding(type: string): Uint8Array | undefined { return this.tlsSock ? channelBindingData(this.tlsSock, type) : undefined; }
+
+  peerCertificate(): PeerCertificate | undefined {
+    const t = this.tlsSock;
+    if (!t) return undefined;
+    const c = t.getPeerCertificate(false);
+    if (!c || !c.raw) return undefined;
+    const sans = (c.subjectaltname ?? '').split(/,\s*/).filter(Boolean);
+    return { raw: c.raw, authorized: t.authorized, authorizationError: t.authorizationError ? String(t.authorizationError) : undefined, subjectAltNames: sans };
+  }
+}
+
+export interface TcpListenerOptions { address: string; port: number; directTls: boolean; certs: CertificateStore; requestClientCert: boolean; backlog?: number }
+
+/** Listen; calls onTransport for each accepted connection. Resolves with the bound server. */
+export function listenTcp(opts: TcpListenerOptions, onTransport: (t: Transport) => void): Promise<net.Server> {
+  const server = opts.directTls
+    ? tls.createServer(opts.certs.serverOptions(opts.requestClientCert), (s) => onTransport(new TcpTransport(s, opts.certs, opts.requestClientCert)))
+    : net.createServer((s) => onTransport(new TcpTransport(s, opts.certs, opts.requestClientCert)));
+  // A failed handshake on direct TLS must not take the listener down.
+  server.on('tlsClientError', (_e: Error, s: tls.TLSSocket) => s.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.address, port: opts.port, backlog: opts.backlog ?? 1024, ipv6Only: false }, () => {
+      server.removeListener('error', reject);
+      resolve(server);
+    });
+  });
+}

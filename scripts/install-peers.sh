@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the third-party XMPP peers the test suite and benchmarks run against (Debian packages):
+# Prosody, ejabberd, slixmpp (python3), go-sendxmpp. Their own daemons must not start on install
+# (they would take ports 5222/5269), so a policy-rc.d forbids service starts for the duration.
+set -euo pipefail
+need=()
+command -v prosody >/dev/null 2>&1 || need+=(prosody)
+command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
+/usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1 || need+=(python3-slixmpp)
+command -v go-sendxmpp >/dev/null 2>&1 || need+=(go-sendxmpp)
+if [ ${#need[@]} -eq 0 ]; then echo "peers: all present"; exit 0; fi
+if [ "$(id -u)" != 0 ]; then echo "peers: missing ${need[*]} (run as root to install)"; exit 0; fi
+had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1
+if [ $had_policy = 0 ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; fi
+trap '[ $had_policy = 0 ] && rm -f /usr/sbin/policy-rc.d' EXIT
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+# Debian's packages may still have spawned a daemon (ejabberd's epmd, prosody); stop them so the
+# default ports stay free for the tests, which start their own instances on private ports.
+pkill -x prosody 2>/dev/null || true
+pkill -f 'beam.smp.*ejabberd' 2>/dev/null || true
+echo "peers: installed ${need[*]}"
