@@ -78,7 +78,8 @@ export class MagpieServer implements ServerCore {
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
     const loaded = await this.modules.loadAll();
     for (const l of this.config.listeners) {
-      const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert }, (t) => this.accept(t));
+      const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert,
+        onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
       this.listeners.push({ type: l.type, server });
       const a = server.address() as net.AddressInfo;
       this.log.info({ type: l.type, address: a.address, port: a.port }, 'listening');

@@ -19,7 +19,8 @@ export class Element {
   constructor(name: string, xmlns: string, attrs?: Record<string, string | number | undefined | null>, children?: Node[]) {
     this.name = name;
     this.xmlns = xmlns;
-    this.attrs = {};
+    // Null prototype: attr('constructor') must be undefined, not Object's method.
+    this.attrs = Object.create(null) as Record<string, string>;
     if (attrs) for (const k in attrs) { const v = attrs[k]; if (v !== undefined && v !== null) this.attrs[k] = String(v); }
     this.children = children ?? [];
   }
@@ -93,7 +94,7 @@ export class Element {
 
   clone(): Element {
     const el = new Element(this.name, this.xmlns);
-    el.attrs = { ...this.attrs };
+    el.attrs = Object.assign(Object.create(null) as Record<string, string>, this.attrs);
     el.children = this.children.map((c) => (typeof c === 'string' ? c : c.clone()));
     return el;
   }

@@ -1,57 +1,31 @@
 // Tokenizer and tree builder behind StreamParser (RFC 6120 §11.1 restricted XML, §11.2 namespaces,
 // §11.3 well-formedness, §4.1 stream/stanza structure). Works on decoded strings; StreamParser does
-// the UTF-8 decoding and character checks (§11.6) and the application callbacks.
-//
-// Byte accounting: a "region" is the stream header or the current depth-1 element. Its bytes are
-// counted lazily from `counted` to a position of the current buffer when the region ends and at the
-// end of every buffer, so a region that never ends is cut off within one chunk of its limit.
+// the UTF-8 decoding and character checks (§11.6) and the application callbacks, TokenBuffer the
+// carry-over between chunks and the byte limits.
 
 import { Element } from './element.js';
-import type { ParserLimits } from './parser.js';
 import {
-  MAX_REF, XmlError, checkXmlDecl, decodeText, isWs, normalizeNewlines, nwf, scanName,
+  MAX_REF, XmlError, checkXmlDecl, decodeText, isWs, lastName, normalizeNewlines, nwf, scanName,
 } from './parser-lex.js';
 import { BASE_PREFIXES, type PrefixMap, type ResolvedTag, resolveTag } from './parser-ns.js';
+import {
+  P_CDATA, P_DECL, P_END, P_SHORT, P_TAG, R_NONE, R_STANZA, TokenBuffer,
+} from './parser-buffer.js';
 
 export const PROLOG = 0; // before the root start tag
 export const CONTENT = 1; // root open (stream) or the fragment element open
 export const CLOSED = 2; // stream root closed: input ignored
 export const EPILOG = 3; // fragment element closed: whitespace only
 
-// Kinds of unfinished token carried to the next chunk.
-const P_NONE = 0;
-const P_SHORT = 1; // a few characters: rejoined with the next chunk
-const P_TAG = 2; // start tag: wait for '>' outside quotes
-const P_END = 3; // end tag: wait for '>'
-const P_CDATA = 4; // wait for ']]>'
-const P_DECL = 5; // XML declaration: wait for '>'
-
-const R_NONE = 0;
-const R_HEADER = 1;
-const R_STANZA = 2;
-
-const ATTR_SPECIAL = /[&\t\n\r]/;
 const restricted = (what: string): XmlError => new XmlError('restricted-xml', what + ' not allowed (RFC 6120 §11.1)');
 
-export abstract class MarkupParser {
+export abstract class MarkupParser extends TokenBuffer {
   /** Bumped by reset/stop/failure so a loop running under a callback notices and abandons its chunk. */
   protected gen = 0;
   protected phase = PROLOG;
   /** Nothing consumed since the stream (re)started: an XML declaration is still allowed. */
   protected atStart = true;
-  protected pend: string[] = [];
   protected result: Element | undefined;
-  private fragment = false;
-  private pendLen = 0;
-  private pendKind = P_NONE;
-  private pendQuote = 0;
-  private pendBrackets = 0;
-  private region = R_HEADER;
-  private regionBytes = 0;
-  private counted = 0;
-  private carryLen = 0;
-  private ascii = false;
-  private data = '';
   private rootQName = '';
   private rootNs = '';
   private rootPfx: PrefixMap = BASE_PREFIXES;
@@ -66,26 +40,14 @@ export abstract class MarkupParser {
     local: '', prefix: '', ns: '', attrs: {}, scopeNs: '', scopePfx: BASE_PREFIXES, declDefault: undefined, declPrefixes: undefined,
   };
 
-  constructor(protected readonly lim: ParserLimits) {}
-
   protected abstract streamOpened(t: ResolvedTag): void;
   protected abstract stanza(el: Element): void;
   protected abstract streamClosed(): void;
 
-  /** @internal Treat the first element as the document (parseFragment) rather than a stream root. */
-  fragmentMode(): void {
-    this.fragment = true;
-  }
-
   protected resetState(): void {
+    this.clearBuffer();
     this.phase = PROLOG;
     this.atStart = true;
-    this.pend = [];
-    this.pendLen = 0;
-    this.pendKind = P_NONE;
-    this.region = R_HEADER;
-    this.regionBytes = 0;
-    this.data = '';
     this.rootQName = '';
     this.rootNs = '';
     this.rootPfx = BASE_PREFIXES;
@@ -96,32 +58,13 @@ export abstract class MarkupParser {
   /** Take newly decoded text `s`; `ascii` says it is one byte per code unit. */
   protected absorb(s: string, ascii: boolean, gen: number): void {
     if (s.length === 0 || this.phase === CLOSED) return;
-    let data = s;
-    let carry = 0;
-    if (this.pendKind !== P_NONE) {
-      if (this.pendKind !== P_SHORT && !this.completes(s)) {
-        this.pend.push(s);
-        this.pendLen += s.length;
-        if (this.region !== R_NONE) {
-          this.regionBytes += ascii ? s.length : Buffer.byteLength(s);
-          this.checkRegion();
-        }
-        return;
-      }
-      carry = this.pendLen;
-      this.pend.push(s);
-      data = this.pend.join('');
-      this.pend = [];
-      this.pendLen = 0;
-      this.pendKind = P_NONE;
-    }
-    this.run(data, carry, ascii, gen);
+    const data = this.resume(s, ascii);
+    if (data !== undefined) this.run(data, gen);
   }
 
-  private run(data: string, carry: number, ascii: boolean, gen: number): void {
+  private run(data: string, gen: number): void {
     this.data = data;
-    this.carryLen = this.counted = carry;
-    this.ascii = ascii;
+    this.counted = this.carryLen;
     const len = data.length;
     let pos = 0;
     while (pos < len) {
@@ -151,78 +94,6 @@ export abstract class MarkupParser {
     }
   }
 
-  private countTo(i: number): void {
-    const a = this.counted;
-    if (i <= a) return;
-    this.regionBytes += this.ascii && a >= this.carryLen ? i - a : Buffer.byteLength(this.data.slice(a, i));
-    this.counted = i;
-  }
-
-  private checkRegion(): void {
-    const header = this.region === R_HEADER && !this.fragment;
-    const limit = header ? this.lim.maxHeaderBytes : this.lim.maxStanzaBytes;
-    if (this.regionBytes > limit) {
-      throw new XmlError('policy-violation', (header ? 'stream header' : 'stanza') + ' larger than ' + limit + ' bytes');
-    }
-  }
-
-  /** Keep data[from..] as an unfinished token of `kind`; returns -1 for the caller to pass up. */
-  private suspend(kind: number, data: string, from: number): number {
-    this.pend = [data.slice(from)];
-    this.pendLen = data.length - from;
-    this.pendKind = kind;
-    if (kind === P_TAG) {
-      this.pendQuote = 0;
-      this.scanTag(data, from + 1);
-    } else if (kind === P_CDATA) {
-      this.pendBrackets = 0;
-      this.trailingBrackets(data.slice(Math.max(from + 9, data.length - 2)));
-    }
-    return -1;
-  }
-
-  /** Does `s` hold the end of the pending token? Updates the carried scan state when it does not. */
-  private completes(s: string): boolean {
-    switch (this.pendKind) {
-      case P_TAG: return this.scanTag(s, 0);
-      case P_CDATA: {
-        const b = this.pendBrackets;
-        if ((b === 2 && s.charCodeAt(0) === 62) || (b >= 1 && s.charCodeAt(0) === 93 && s.charCodeAt(1) === 62)) return true;
-        if (s.indexOf(']]>') !== -1) return true;
-        this.trailingBrackets(s);
-        return false;
-      }
-      default: return s.indexOf('>') !== -1; // P_END, P_DECL
-    }
-  }
-
-  private trailingBrackets(s: string): void {
-    let t = 0;
-    while (t < 2 && t < s.length && s.charCodeAt(s.length - 1 - t) === 93) t++;
-    this.pendBrackets = t === s.length ? Math.min(2, this.pendBrackets + t) : t;
-  }
-
-  /** Quote-aware search for the '>' closing a start tag, resumable across pieces. */
-  private scanTag(s: string, from: number): boolean {
-    let q = this.pendQuote;
-    let i = from;
-    const len = s.length;
-    while (i < len) {
-      if (q !== 0) {
-        const k = s.indexOf(q === 34 ? '"' : "'", i);
-        if (k === -1) break;
-        q = 0;
-        i = k + 1;
-        continue;
-      }
-      const c = s.charCodeAt(i++);
-      if (c === 34 || c === 39) q = c;
-      else if (c === 62) { this.pendQuote = 0; return true; }
-    }
-    this.pendQuote = q;
-    return false;
-  }
-
   // ---- character data ---------------------------------------------------------------------
 
   private text(data: string, pos: number): number {
@@ -232,7 +103,7 @@ export abstract class MarkupParser {
     if (open) end = data.length;
     const depth = this.stack.length;
     if (depth === 0) {
-      // Between stanzas only whitespace may appear (keepalives, RFC 6120 §4.6.1).
+      // Between stanzas only whitespace may appear (keepalives; RFC 6120 §11.7).
       for (let i = pos; i < end; i++) {
         if (isWs(data.charCodeAt(i))) continue;
         if (this.phase === CONTENT && !this.fragment) throw new XmlError('bad-format', 'text outside of stanzas');
@@ -284,6 +155,8 @@ export abstract class MarkupParser {
     let i = scanName(data, lt + 1, lim.maxNameLength);
     if (i >= len) return this.suspend(P_TAG, data, lt);
     const qname = data.slice(lt + 1, i);
+    const qcolon = lastName.colon;
+    let special = false;
     const names = this.anames;
     const vals = this.avals;
     let n = 0;
@@ -308,6 +181,7 @@ export abstract class MarkupParser {
       i = scanName(data, i, lim.maxNameLength);
       if (i >= len) return this.suspend(P_TAG, data, lt);
       const name = data.slice(an, i);
+      if (lastName.colon || (i - an === 5 && name === 'xmlns')) special = true;
       while (i < len && isWs(data.charCodeAt(i))) i++;
       if (i >= len) return this.suspend(P_TAG, data, lt);
       if (data.charCodeAt(i) !== 61 /* = */) throw nwf("expected '=' after attribute " + name);
@@ -315,31 +189,35 @@ export abstract class MarkupParser {
       if (i >= len) return this.suspend(P_TAG, data, lt);
       const q = data.charCodeAt(i);
       if (q !== 34 && q !== 39) throw nwf('unquoted value for attribute ' + name);
-      const ve = data.indexOf(q === 34 ? '"' : "'", i + 1);
-      if (ve === -1) return this.suspend(P_TAG, data, lt);
-      let v = data.slice(i + 1, ve);
-      if (v.indexOf('<') !== -1) throw nwf("'<' in value of attribute " + name);
-      if (ATTR_SPECIAL.test(v)) v = decodeText(v, true);
-      i = ve + 1;
+      // One pass over the value: find its end, refuse '<', note whether it needs decoding
+      // ('&', or TAB/LF/CR to normalise; other controls were refused before parsing).
+      let j = i + 1;
+      let esc = false;
+      for (;;) {
+        if (j >= len) return this.suspend(P_TAG, data, lt);
+        const vc = data.charCodeAt(j);
+        if (vc === q) break;
+        if (vc === 60) throw nwf("'<' in value of attribute " + name);
+        if (vc === 38 || vc < 32) esc = true;
+        j++;
+      }
+      let v = data.slice(i + 1, j);
+      if (esc) v = decodeText(v, true);
+      i = j + 1;
       for (let k = 0; k < n; k++) if (names[k] === name) throw nwf('duplicate attribute ' + name);
       if (n >= lim.maxAttributes) throw new XmlError('policy-violation', 'more than ' + lim.maxAttributes + ' attributes');
       names[n] = name;
       vals[n] = v;
       n++;
     }
-    return this.openElement(qname, n, self, i, gen);
+    return this.openElement(qname, qcolon, n, special, self, i, gen);
   }
 
-  private checkRegionAt(i: number): void {
-    this.countTo(i);
-    this.checkRegion();
-  }
-
-  private openElement(qname: string, n: number, self: boolean, end: number, gen: number): number {
+  private openElement(qname: string, qcolon: boolean, n: number, special: boolean, self: boolean, end: number, gen: number): number {
     const depth = this.stack.length;
     const t = this.tag;
     if (this.phase === PROLOG && !this.fragment) {
-      resolveTag(qname, this.anames, this.avals, n, '', BASE_PREFIXES, t);
+      resolveTag(qname, qcolon, this.anames, this.avals, n, special, '', BASE_PREFIXES, t);
       this.rootQName = qname;
       this.rootNs = t.scopeNs;
       this.rootPfx = t.scopePfx;
@@ -353,7 +231,7 @@ export abstract class MarkupParser {
     if (depth >= this.lim.maxDepth) throw new XmlError('policy-violation', 'elements nested deeper than ' + this.lim.maxDepth);
     const parentNs = depth > 0 ? this.nsStack[depth - 1]! : this.rootNs;
     const parentPfx = depth > 0 ? this.pfxStack[depth - 1]! : this.rootPfx;
-    resolveTag(qname, this.anames, this.avals, n, parentNs, parentPfx, t);
+    resolveTag(qname, qcolon, this.anames, this.avals, n, special, parentNs, parentPfx, t);
     const el = new Element(t.local, t.ns);
     el.attrs = t.attrs;
     this.phase = CONTENT;
@@ -430,6 +308,7 @@ export abstract class MarkupParser {
       for (let i = 0; i < content.length; i++) {
         if (!isWs(content.charCodeAt(i))) throw new XmlError('bad-format', 'text outside of stanzas');
       }
+      this.region = R_NONE; // not a stanza: its bytes must not count towards the next one
     } else {
       throw nwf('CDATA outside the root element');
     }

@@ -1,4 +1,4 @@
-// Namespace resolution for the XMPP stream parser (RFC 6120 §11.2 and §11.6; XML Namespaces 1.0).
+// Namespace resolution for the XMPP stream parser (RFC 6120 §11.2; XML Namespaces 1.0).
 // Declarations on a start tag apply to the tag itself and to its attributes whatever their order,
 // so a tag's raw attributes are collected first and resolved here in one step. Stanzas resolve
 // against the scope of the stream root, which is how they inherit jabber:client / jabber:server and
@@ -51,73 +51,80 @@ function colonOf(qname: string): number {
 /**
  * Resolve one start tag. `names`/`values` hold its `n` raw attributes, already checked for
  * duplicate raw names; duplicates after expansion are rejected here (Namespaces 1.0 §6.3).
+ * `qcolon` says the tag name has a colon; `special` that some attribute name has one or is xmlns.
  */
 export function resolveTag(
-  qname: string, names: string[], values: string[], n: number,
+  qname: string, qcolon: boolean, names: string[], values: string[], n: number, special: boolean,
   parentNs: string, parentPfx: PrefixMap, out: ResolvedTag,
 ): void {
-  let special = false;
-  for (let k = 0; k < n; k++) {
-    const a = names[k]!;
-    if (a.indexOf(':') !== -1 || a === 'xmlns') { special = true; break; }
-  }
   const attrs: Record<string, string> = {};
   out.attrs = attrs;
   out.declDefault = undefined;
   out.declPrefixes = undefined;
   if (!special) {
     // Common case: no declarations and no prefixed attributes.
-    for (let k = 0; k < n; k++) setAttr(attrs, names[k]!, values[k]!);
+    for (let k = 0; k < n; k++) {
+      const a = names[k]!;
+      if (a === '__proto__') setAttr(attrs, a, values[k]!);
+      else attrs[a] = values[k]!;
+    }
     out.scopeNs = parentNs;
     out.scopePfx = parentPfx;
   } else {
+    // Declarations apply to every attribute of the tag, so prefixed attributes wait for a second
+    // pass; the rest are stored on the first.
     let ns = parentNs;
     let pfx = parentPfx;
+    let deferred = 0;
     for (let k = 0; k < n; k++) {
       const a = names[k]!;
       const v = values[k]!;
-      if (a === 'xmlns') {
-        if (v === XML_NS || v === XMLNS_NS) throw nwf('the default namespace may not be ' + v);
-        ns = v;
-        out.declDefault = v;
-      } else if (a.startsWith('xmlns:')) {
-        colonOf(a);
-        const p = a.slice(6);
-        if (p === 'xmlns') throw nwf('the xmlns prefix may not be declared');
-        if (p === 'xml' ? v !== XML_NS : v === XML_NS) throw nwf('the xml prefix is bound to ' + XML_NS + ' only');
-        if (v === XMLNS_NS) throw nwf('no prefix may be bound to ' + XMLNS_NS);
-        if (v === '') throw nwf('prefix ' + p + ' may not be undeclared (Namespaces 1.0)');
-        if (pfx === parentPfx) pfx = prefixMap(parentPfx);
-        pfx[p] = v;
-        (out.declPrefixes ??= prefixMap())[p] = v;
+      if (a.charCodeAt(0) === 120 /* x */ && a.startsWith('xmlns')) {
+        if (a.length === 5) {
+          if (v === XML_NS || v === XMLNS_NS) throw nwf('the default namespace may not be ' + v);
+          ns = v;
+          out.declDefault = v;
+          continue;
+        }
+        if (a.charCodeAt(5) === 58 /* : */) {
+          colonOf(a);
+          const p = a.slice(6);
+          if (p === 'xmlns') throw nwf('the xmlns prefix may not be declared');
+          if (p === 'xml' ? v !== XML_NS : v === XML_NS) throw nwf('the xml prefix is bound to ' + XML_NS + ' only');
+          if (v === XMLNS_NS) throw nwf('no prefix may be bound to ' + XMLNS_NS);
+          if (v === '') throw nwf('prefix ' + p + ' may not be undeclared (Namespaces 1.0)');
+          if (pfx === parentPfx) pfx = prefixMap(parentPfx);
+          pfx[p] = v;
+          (out.declPrefixes ??= prefixMap())[p] = v;
+          continue;
+        }
       }
+      if (a.indexOf(':') !== -1) deferred++;
+      else if (a === '__proto__') setAttr(attrs, a, v);
+      else attrs[a] = v;
     }
     out.scopeNs = ns;
     out.scopePfx = pfx;
-    let prefixed = false;
-    for (let k = 0; k < n; k++) {
+    for (let k = 0; deferred > 0 && k < n; k++) {
       const a = names[k]!;
-      if (a === 'xmlns' || a.startsWith('xmlns:')) continue;
+      if (a.startsWith('xmlns') && (a.length === 5 || a.charCodeAt(5) === 58)) continue;
       const c = colonOf(a);
-      if (c === -1) { setAttr(attrs, a, values[k]!); continue; }
+      if (c === -1) continue;
+      deferred--;
       const p = a.slice(0, c);
-      if (p === 'xml') { setAttr(attrs, a, values[k]!); prefixed = true; continue; }
-      const uri = pfx[p];
-      if (uri === undefined) throw badPrefix('undeclared attribute prefix ' + p);
-      const key = '{' + uri + '}' + a.slice(c + 1);
-      setAttr(attrs, key, values[k]!);
-      prefixed = true;
-    }
-    if (prefixed) {
-      // Raw names were distinct; two prefixes bound to one URI can still collide once expanded.
-      let count = 0;
-      for (const _ in attrs) count++;
-      let expected = 0;
-      for (let k = 0; k < n; k++) if (names[k] !== 'xmlns' && !names[k]!.startsWith('xmlns:')) expected++;
-      if (count !== expected) throw nwf('duplicate attribute after namespace expansion');
+      let key = a;
+      if (p !== 'xml') {
+        const uri = pfx[p];
+        if (uri === undefined) throw badPrefix('undeclared attribute prefix ' + p);
+        key = '{' + uri + '}' + a.slice(c + 1);
+      }
+      // Raw names were distinct, but two prefixes bound to one URI collide once expanded. No
+      // Object.prototype key starts with '{' or 'xml:', so a plain lookup is a safe test.
+      if (attrs[key] !== undefined) throw nwf('duplicate attribute ' + key + ' after namespace expansion');
+      attrs[key] = values[k]!;
     }
   }
-  const c = colonOf(qname);
+  const c = qcolon ? colonOf(qname) : -1;
   if (c === -1) {
     out.local = qname;
     out.prefix = '';

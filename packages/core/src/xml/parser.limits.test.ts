@@ -158,3 +158,27 @@ test('reset() between writes expects a new header; stop() ends parsing', () => {
   p.write(HEADER + '<e/>');
   assert.deepEqual(events, ['open', 'el:a', 'open', 'el:c']);
 });
+
+test('an exception from a callback reaches the caller and stops the parser', () => {
+  const events: string[] = [];
+  const p = new StreamParser({
+    onStreamOpen: () => events.push('open'),
+    onElement: (e) => { events.push('el:' + e.name); if (e.name === 'boom') throw new Error('app bug'); },
+    onStreamClose: () => events.push('close'),
+    onError: (c) => events.push('error:' + c),
+  });
+  assert.throws(() => p.write(HEADER + '<boom/><after/>'), /app bug/);
+  p.write('<later/>');
+  assert.deepEqual(events, ['open', 'el:boom']);
+});
+
+test('limits given as undefined keep their defaults; whitespace CDATA between stanzas is not counted', () => {
+  assert.deepEqual(run([HEADER + '<a>'.repeat(65)], { maxDepth: undefined }).events, ['open', 'error:policy-violation']);
+  const cdata = '<![CDATA[ ]]>'.repeat(100);
+  assert.deepEqual(run([HEADER + cdata + '<a/>' + cdata], { maxStanzaBytes: 10 }).events, ['open', 'el:a']);
+});
+
+test('bytes after the stream end are ignored, even invalid ones', () => {
+  const r = run([Buffer.from(HEADER + '</stream:stream>'), Buffer.from([0xFF, 0xC0, 0]), '<x>']);
+  assert.deepEqual(r.events, ['open', 'close']);
+});

@@ -95,6 +95,31 @@ test('splitting a string at every code unit (even inside surrogate pairs) gives 
   }
 });
 
+test('chunking never changes the outcome, for broken streams too', () => {
+  // Mutations of STREAM: every split point must give exactly the events of the one-shot parse,
+  // errors included, so a peer cannot get a different verdict by choosing how to frame its bytes.
+  const inserts = ['<', '>', '/', '=', '"', "'", '&', ';', ':', ' ', ']]>', '&#0;', '& ', '\u0001', 'z:', '</a>', '<a>',
+    '<!--', '<?x?>', '<!DOCTYPE', '&foo;', '\r', ']]', '<![CDATA[', 'xmlns:p=""', '&#x' + '0'.repeat(70) + '41;'];
+  let seed = 99;
+  const rnd = (): number => (seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32;
+  const start = STREAM.indexOf('<message');
+  for (let k = 0; k < 40; k++) {
+    let doc = STREAM;
+    for (let m = 0; m < 2; m++) {
+      const at = start + Math.floor(rnd() * (doc.length - start));
+      doc = rnd() < 0.7 ? doc.slice(0, at) + inserts[Math.floor(rnd() * inserts.length)] + doc.slice(at) : doc.slice(0, at) + doc.slice(at + 1 + Math.floor(rnd() * 3));
+    }
+    const bytes = Buffer.from(doc);
+    const whole = events([bytes]);
+    for (let i = 1; i < bytes.length; i += 1 + (i % 3)) {
+      assert.deepEqual(events([bytes.subarray(0, i), bytes.subarray(i)]), whole, JSON.stringify(doc) + ' split at ' + i);
+    }
+    const ones: Uint8Array[] = [];
+    for (let i = 0; i < bytes.length; i++) ones.push(bytes.subarray(i, i + 1));
+    assert.deepEqual(events(ones), whole, JSON.stringify(doc) + ' one byte at a time');
+  }
+});
+
 test('whitespace keepalives between stanzas are ignored; text there is bad-format', () => {
   assert.deepEqual(events([HEADER, ' ', '\n', '\r\n\t ', '<presence/>', ' ']).map((e) => (e as unknown[])[0]), ['open', 'el']);
   assert.equal(errorOf(HEADER + 'hello'), 'bad-format');

@@ -1,19 +1,22 @@
 // Streaming parser for XMPP streams: the restricted XML of RFC 6120 §11 (§11.1 restrictions,
-// §11.2 namespaces, §11.3 well-formedness, §11.6 UTF-8). The root (<stream:stream>) stays open for
-// the life of the connection; each depth-1 child (a stanza, RFC 6120 §4.1) is built as an Element
-// tree and handed over when its end tag arrives.
+// §11.2 namespaces, §11.3 well-formedness, §11.5 XML declaration, §11.6 UTF-8, §11.7 whitespace).
+// The root (<stream:stream>) stays open for the life of the connection; each depth-1 child (a
+// stanza, RFC 6120 §4.1) is built as an Element tree and handed over when its end tag arrives.
 //
 // Speed comes from scanning the decoded string with indexOf/charCodeAt and slicing whole runs,
 // never growing strings per character. Safety comes from counting every byte as it arrives: the
 // only state carried between chunks is an unfinished token, kept as a list of pieces (never
 // re-joined or re-scanned until its terminator shows up), so a peer that never finishes a tag costs
 // O(bytes) and is cut off at the configured limit, whatever chunk sizes it uses.
+//
+// Layers: parser-lex (characters, names, references), parser-ns (namespaces), parser-buffer
+// (carry-over, byte limits), parser-markup (tokens, tree), and here decoding and callbacks.
 
 import { isAscii } from 'node:buffer';
 import { TextDecoder } from 'node:util';
 import type { StreamErrorCondition } from '../protocol/errors.js';
 import { Element } from './element.js';
-import { INVALID_CHAR, XmlError, nwf } from './parser-lex.js';
+import { INVALID_BMP_CHAR, INVALID_CHAR, XmlError, nwf } from './parser-lex.js';
 import type { ResolvedTag } from './parser-ns.js';
 import { CLOSED, MarkupParser, PROLOG } from './parser-markup.js';
 
@@ -64,10 +67,10 @@ export class StreamParser extends MarkupParser {
   private inHandler = false;
   private decoder: TextDecoder | undefined;
   /** A string chunk may end between the halves of a surrogate pair. */
-  private highSurrogate = '';
+  protected highSurrogate = '';
 
   constructor(private readonly handler: ParserHandler, limits?: Partial<ParserLimits>) {
-    super({ ...DEFAULT_PARSER_LIMITS, ...limits });
+    super(mergeLimits(DEFAULT_PARSER_LIMITS, limits));
   }
 
   /** Bytes buffered waiting for the end of a token. */
@@ -124,6 +127,7 @@ export class StreamParser extends MarkupParser {
   }
 
   private feed(chunk: Uint8Array | string, gen: number): void {
+    if (this.phase === CLOSED) return; // whatever follows the root end tag is ignored
     let s: string;
     let ascii: boolean;
     if (typeof chunk === 'string') {
@@ -144,7 +148,7 @@ export class StreamParser extends MarkupParser {
       }
       ascii = isAscii(chunk);
     }
-    const m = INVALID_CHAR.exec(s);
+    const m = (typeof chunk === 'string' ? INVALID_CHAR : INVALID_BMP_CHAR).exec(s);
     // Parse what precedes a forbidden character first, so earlier stanzas are still delivered.
     this.absorb(m === null ? s : s.slice(0, m.index), ascii, gen);
     if (m !== null && this.gen === gen && this.phase !== CLOSED) {
@@ -177,9 +181,29 @@ export class StreamParser extends MarkupParser {
     this.inHandler = false;
   }
 
-  /** @internal parseFragment: accept only the input seen so far as one complete element. */
-  finishFragment(): Element {
-    if (this.dead) throw nwf('parser stopped');
+}
+
+/** Limits from `over` where it gives a number: an unset config value must not switch one off. */
+function mergeLimits(base: Readonly<ParserLimits>, over?: Partial<ParserLimits>): ParserLimits {
+  const lim: ParserLimits = { ...base };
+  if (over) {
+    for (const k of Object.keys(lim) as (keyof ParserLimits)[]) {
+      const v = over[k];
+      if (typeof v === 'number' && !Number.isNaN(v)) lim[k] = v;
+    }
+  }
+  return lim;
+}
+
+/** The first element is the whole document: no stream header, nothing but whitespace after it. */
+class FragmentParser extends StreamParser {
+  constructor(handler: ParserHandler, limits: ParserLimits) {
+    super(handler, limits);
+    this.fragment = true;
+  }
+
+  /** The element, if the input seen so far is exactly one complete element. */
+  finish(): Element {
     if (this.result === undefined || this.pend.length !== 0 || this.highSurrogate !== '') throw nwf('unexpected end of input');
     return this.result;
   }
@@ -192,16 +216,15 @@ export class StreamParser extends MarkupParser {
  */
 export function parseFragment(xml: string, limits?: Partial<ParserLimits>): Element {
   let error: XmlError | undefined;
-  const p = new StreamParser({
+  const p = new FragmentParser({
     onStreamOpen() {},
     onElement() {},
     onStreamClose() {},
     onError(condition, text) { error ??= new XmlError(condition, text); },
-  }, { maxStanzaBytes: Infinity, maxHeaderBytes: Infinity, ...limits });
-  p.fragmentMode();
+  }, mergeLimits({ ...DEFAULT_PARSER_LIMITS, maxStanzaBytes: Infinity, maxHeaderBytes: Infinity }, limits));
   p.write(xml);
   if (error) throw error;
-  return p.finishFragment();
+  return p.finish();
 }
 
 export { XmlError };

@@ -15,6 +15,7 @@ import type { AuthThrottle } from './auth-throttle.js';
 import type { Logger } from '../log/logger.js';
 import { nodeCrypto } from '../sasl/node-crypto.js';
 import { createDigestMd5Server } from '../sasl/digest-md5.js';
+import { UNADVERTISED_CHANNEL_BINDINGS } from '../tls/channel-binding.js';
 
 const IMPLEMENTED = new Set(['SCRAM-SHA-512-PLUS', 'SCRAM-SHA-256-PLUS', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-512', 'SCRAM-SHA-256', 'SCRAM-SHA-1', 'PLAIN', 'EXTERNAL', 'ANONYMOUS', 'DIGEST-MD5']);
 
@@ -152,7 +153,7 @@ export class SaslNegotiation {
         return env.accounts.scram(domain, user, hash);
       },
       channelBinding: (type: string) => t.channelBinding(type),
-      channelBindingTypes: t.channelBindingTypes(),
+      channelBindingTypes: t.secure ? [...t.channelBindingTypes(), ...UNADVERTISED_CHANNEL_BINDINGS] : [],
       plusAdvertised: offered.some((m) => m.endsWith('-PLUS')),
       verifyPlain: async (username: string, password: string) => {
         const user = normal(username);

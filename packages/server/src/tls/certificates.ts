@@ -22,7 +22,11 @@ export class CertificateStore {
 
   /** Server options shared by STARTTLS and direct TLS: SNI picks the host's certificate. */
   serverOptions(requestCert: boolean): tls.TlsOptions {
+    const def = this.byDomain.get(this.defaultDomain)!;
     return {
+      // tls.Server builds its default context from cert/key and ignores `secureContext`; a
+      // client that sends no SNI (connecting to an IP address) gets the first host's certificate.
+      cert: def.cert, key: def.key,
       secureContext: this.defaultContext(),
       SNICallback: (servername, cb) => cb(null, this.get(servername)?.context ?? this.defaultContext()),
       minVersion: this.minVersion,

@@ -13,7 +13,23 @@ export function channelBindingTypes(sock: TLSSocket): string[] {
   return types;
 }
 
+/**
+ * Types accepted beyond those advertised. tls-unique (RFC 5929 §3) is not advertised (RFC 9266
+ * deprecates it, and it is undefined for TLS 1.3), but slixmpp and other Python clients use it
+ * for every -PLUS mechanism, taking the client's Finished message (OpenSSL's SSL_get_finished on
+ * the client) on TLS 1.2 and 1.3 alike. Refusing it would make those clients fail to log in,
+ * since they then send the 'y' flag that the downgrade check (RFC 5802 §6) must reject. The
+ * client Finished MAC covers the whole handshake transcript, so it is unique per connection;
+ * TLS 1.3 has no renegotiation, the source of tls-unique's weakness in TLS 1.2.
+ */
+export const UNADVERTISED_CHANNEL_BINDINGS = ['tls-unique'];
+
 export function channelBindingData(sock: TLSSocket, type: string): Uint8Array | undefined {
+  if (type === 'tls-unique') {
+    // First Finished of a full handshake is the client's; of an abbreviated one, the server's.
+    const f = sock.isSessionReused() ? sock.getFinished() : sock.getPeerFinished();
+    return f ?? undefined;
+  }
   if (type === 'tls-exporter') {
     if (sock.getProtocol() !== 'TLSv1.3') return undefined;
     return sock.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0));

@@ -85,7 +85,7 @@ export class TcpTransport implements Transport {
   }
 }
 
-export interface TcpListenerOptions { address: string; port: number; directTls: boolean; certs: CertificateStore; requestClientCert: boolean; backlog?: number }
+export interface TcpListenerOptions { address: string; port: number; directTls: boolean; certs: CertificateStore; requestClientCert: boolean; backlog?: number; onTlsError?: (err: Error, remoteAddress: string | undefined) => void }
 
 /** Listen; calls onTransport for each accepted connection. Resolves with the bound server. */
 export function listenTcp(opts: TcpListenerOptions, onTransport: (t: Transport) => void): Promise<net.Server> {
@@ -93,7 +93,7 @@ export function listenTcp(opts: TcpListenerOptions, onTransport: (t: Transport) 
     ? tls.createServer(opts.certs.serverOptions(opts.requestClientCert), (s) => onTransport(new TcpTransport(s, opts.certs, opts.requestClientCert)))
     : net.createServer((s) => onTransport(new TcpTransport(s, opts.certs, opts.requestClientCert)));
   // A failed handshake on direct TLS must not take the listener down.
-  server.on('tlsClientError', (_e: Error, s: tls.TLSSocket) => s.destroy());
+  server.on('tlsClientError', (e: Error, s: tls.TLSSocket) => { opts.onTlsError?.(e, s.remoteAddress); s.destroy(); });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen({ host: opts.address, port: opts.port, backlog: opts.backlog ?? 1024, ipv6Only: false }, () => {

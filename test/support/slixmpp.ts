@@ -1,0 +1,49 @@
+// Drives test/support/slix_client.py (Debian's python3-slixmpp, run with /usr/bin/python3):
+// a real third-party client for interoperability tests.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+const SCRIPT = fileURLToPath(new URL('./slix_client.py', import.meta.url));
+
+export function slixmppAvailable(): boolean {
+  return spawnSync('/usr/bin/python3', ['-c', 'import slixmpp'], { stdio: 'ignore' }).status === 0;
+}
+
+export interface SlixEvent { event: string; [k: string]: unknown }
+
+export class SlixClient {
+  events: SlixEvent[] = [];
+  private proc: ChildProcess;
+  private waiters: (() => void)[] = [];
+  stderr = '';
+
+  constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string }) {
+    this.proc = spawn('/usr/bin/python3', [SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    createInterface({ input: this.proc.stdout! }).on('line', (l) => {
+      try { this.events.push(JSON.parse(l)); } catch { this.stderr += l + '\n'; }
+      const w = this.waiters; this.waiters = []; for (const f of w) f();
+    });
+    this.proc.stderr!.on('data', (d) => { this.stderr += d; });
+  }
+
+  async waitFor(pred: (e: SlixEvent) => boolean, ms = 15000): Promise<SlixEvent> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const e = this.events.find(pred);
+      if (e) return e;
+      if (Date.now() > end) throw new Error(`slixmpp: timed out; events: ${JSON.stringify(this.events)}\nstderr: ${this.stderr.slice(-3000)}`);
+      await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 200); });
+    }
+  }
+
+  command(cmd: Record<string, unknown>): void { this.proc.stdin!.write(JSON.stringify(cmd) + '\n'); }
+
+  async quit(): Promise<void> {
+    if (this.proc.exitCode !== null) return;
+    this.command({ cmd: 'quit' });
+    const done = new Promise<void>((r) => this.proc.once('exit', () => r()));
+    const t = setTimeout(() => this.proc.kill('SIGKILL'), 5000);
+    await done; clearTimeout(t);
+  }
+}
