@@ -20,8 +20,14 @@ async function connect(service: string, username: string, password: string, reso
   let mechanism = '';
   xmpp.on('nonza', () => {});
   xmpp.on('send', (el: { name: string; attrs: Record<string, string> }) => { if (el.name === 'auth') mechanism = el.attrs.mechanism ?? ''; });
-  const jid = await xmpp.start();
-  return { xmpp, jid: jid.toString(), inbox, mechanism };
+  try {
+    const jid = await xmpp.start();
+    return { xmpp, jid: jid.toString(), inbox, mechanism };
+  } catch (e) {
+    // A failed client would otherwise keep reconnecting (and keep this process alive).
+    await xmpp.stop().catch(() => {});
+    throw e;
+  }
 }
 
 async function until<T>(f: () => T | undefined, ms = 5000): Promise<T> {

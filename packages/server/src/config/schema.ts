@@ -62,17 +62,17 @@ export const LimitsSchema = z.object({
 }).strict();
 
 export const ConfigSchema = z.object({
-  hosts: z.array(HostSchema).min(1).default([{ domain: 'localhost', auth: undefined as never }] as never),
-  listeners: z.array(ListenerSchema).default([
+  hosts: z.array(HostSchema).min(1).prefault([{ domain: 'localhost' }]),
+  listeners: z.array(ListenerSchema).prefault([
     { type: 'c2s', address: '::', port: 5222 },
     { type: 'c2s-tls', address: '::', port: 5223 },
-  ] as never),
+  ]),
   /** Where generated certificates and the SQLite database live by default. */
   dataDir: z.string().default('./data'),
   storage: z.discriminatedUnion('type', [
     z.object({ type: z.literal('sqlite'), path: z.string().optional() }).strict(),
     z.object({ type: z.literal('postgres'), url: z.string().url(), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), poolSize: z.number().int().min(1).max(200).optional() }).strict(),
-  ]).default({ type: 'sqlite' }),
+  ]).prefault({ type: 'sqlite' }),
   tls: z.object({
     /** Require TLS for clients that are not on a loopback address. */
     requireForClients: z.boolean().default(true),

@@ -29,7 +29,7 @@ export default defineModule({
     description: 'Delivery of stanzas to local accounts and resources',
     specs: [
       { spec: 'RFC 6120', version: '§10.5', status: 'complete' },
-      { spec: 'RFC 6121', version: '§8.5', status: 'partial', notes: 'subscription-aware presence handling is in the presence module' },
+      { spec: 'RFC 6121', version: '§8.5', status: 'partial', notes: 'delivery rules for message and iq; presence subscriptions (§3, §4) are not implemented yet, presence is delivered as directed presence' },
     ],
     options: z.object({
       /** Deliver a chat/normal message to a bare JID to every non-negative resource, not only the highest priority ones. */

@@ -1,0 +1,98 @@
+// Process bookkeeping for the benchmark: CPU time and resident memory from /proc, finding a
+// process by its command line, waiting for a TCP port, and a registry of everything started so
+// that one cleanup path can stop it all (normal end, failure, Ctrl-C).
+
+import { readFileSync, readdirSync } from 'node:fs';
+import net from 'node:net';
+
+export const CLK_TCK = 100; // getconf CLK_TCK on Linux/x86_64
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** utime + stime of a whole process (all its threads, dead or alive), in milliseconds. */
+export function cpuMs(pid) {
+  const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) ", field 3 (state) is f[0]; utime is field 14 → f[11], stime field 15 → f[12].
+  return (Number(f[11]) + Number(f[12])) * (1000 / CLK_TCK);
+}
+
+/** VmRSS in KiB. */
+export function rssKiB(pid) {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(m[1]);
+}
+
+export function alive(pid) {
+  try { process.kill(pid, 0); } catch (e) { return e.code === 'EPERM'; }
+  try { return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8')); } catch { return false; }
+}
+
+export function comm(pid) {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return undefined; }
+}
+
+/** Pids whose comm equals `name` and whose command line contains `needle`. */
+export function findProcesses(name, needle) {
+  const out = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() !== name) continue;
+      if (readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(needle)) out.push(Number(d));
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+export function portOpen(port, host = '127.0.0.1', ms = 1000) {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v) => { clearTimeout(t); s.destroy(); resolve(v); };
+    const t = setTimeout(() => done(false), ms);
+    s.once('connect', () => done(true));
+    s.once('error', () => done(false));
+  });
+}
+
+export async function waitForPort(port, { timeoutMs = 60000, isAlive = () => true, what = `port ${port}` } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await portOpen(port)) return;
+    if (!isAlive()) throw new Error(`${what}: process exited before listening`);
+    await sleep(200);
+  }
+  throw new Error(`${what}: not listening after ${timeoutMs} ms`);
+}
+
+// ---- cleanup registry --------------------------------------------------------------------------
+
+const cleanups = [];
+/** Register an async cleanup; returns a function that runs it (once) and unregisters it. */
+export function onCleanup(fn) {
+  let done = false;
+  const run = async () => { if (done) return; done = true; const i = cleanups.indexOf(run); if (i >= 0) cleanups.splice(i, 1); await fn(); };
+  cleanups.push(run);
+  return run;
+}
+/** Run all registered cleanups, newest first, each bounded in time. */
+export async function cleanupAll() {
+  while (cleanups.length) {
+    const run = cleanups[cleanups.length - 1];
+    try { await Promise.race([run(), sleep(20000)]); } catch (e) { console.error('cleanup failed:', e?.message ?? e); }
+    const i = cleanups.indexOf(run); if (i >= 0) cleanups.splice(i, 1);
+  }
+}
+
+/** SIGTERM a pid (and optionally its process group), wait, then SIGKILL. */
+export async function terminate(pid, { group = false, graceMs = 8000 } = {}) {
+  if (!pid) return;
+  const sig = (s) => { try { process.kill(group ? -pid : pid, s); } catch { /* gone */ } };
+  if (!alive(pid) && !group) return;
+  sig('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (alive(pid) && Date.now() < deadline) await sleep(100);
+  if (alive(pid)) sig('SIGKILL');
+  if (group) sig('SIGKILL'); // anything left in the group
+  for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+}
