@@ -2,7 +2,7 @@
 // stays well under the 20,000 open-files limit and the work spreads over the cores). Commands
 // arrive over the IPC channel as { id, cmd, ... } and are answered with { id, ok, ... }.
 //
-//   config     { host, port, domain, password }      target server (clears the SCRAM cache)
+//   config     { name, host, port, domain, password } target server (SCRAM cache kept per name)
 //   register   { users, concurrency, batch }         XEP-0077 in-band registration
 //   logins     { users, concurrency, count, durationMs }   login + bind + close, in a loop
 //   connect    { users, concurrency, resource }      log in and keep the sessions
@@ -22,7 +22,8 @@ const FILLER = 'The quick brown fox jumps over the lazy dog, then naps.';
 const now = () => performance.timeOrigin + performance.now();
 
 let cfg = null;
-const cache = new Map(); // username → ScramClientCache
+const caches = new Map(); // server name → (username → ScramClientCache)
+let cache = new Map();
 let held = [];           // held sessions: TLS sockets with ._jid
 const st = { sent: 0, recv: 0, errs: 0, skipped: 0, pings: 0, closed: 0, sockErrors: 0, lat: [], latSeen: 0, sampling: false };
 
@@ -125,7 +126,8 @@ function paceTick() {
 const handlers = {
   async config(m) {
     cfg = { host: m.host, port: m.port, domain: m.domain, password: m.password, timeoutMs: m.timeoutMs };
-    cache.clear();
+    if (!caches.has(m.name)) caches.set(m.name, new Map());
+    cache = caches.get(m.name);
     return {};
   },
 

@@ -41,6 +41,8 @@ export class RawClient {
 
   private notify(): void { const w = this.waiters; this.waiters = []; for (const f of w) f(); }
 
+  static fromSocket(sock: net.Socket): RawClient { return new RawClient(sock); }
+
   static connect(port: number, opts: { tls?: boolean; servername?: string } = {}): Promise<RawClient> {
     return new Promise((resolve, reject) => {
       const sock = opts.tls

@@ -168,7 +168,11 @@ export class SaslNegotiation {
         // XEP-0178 §3: a client certificate valid for user@domain (an xmppAddr or an email SAN).
         const cert = t.peerCertificate();
         if (!cert || !cert.authorized) return undefined;
-        const names = cert.subjectAltNames.map((s) => s.replace(/^(othername:\s*XmppAddr::|email:|DNS:|othername:\s*1\.3\.6\.1\.5\.5\.7\.8\.5::)/i, ''));
+        // Only id-on-xmppAddr (RFC 6120 §13.7.1.4) and e-mail SANs name a user; DNS names do not.
+        const names = cert.subjectAltNames.flatMap((s) => {
+          const m = /^(?:othername:\s*(?:XmppAddr|1\.3\.6\.1\.5\.5\.7\.8\.5):{1,2}|email:)(.+)$/i.exec(s);
+          return m ? [m[1]!.trim()] : [];
+        });
         const want = authzid ? authzid : names.find((n) => n.endsWith('@' + domain));
         if (!want || !names.includes(want)) return undefined;
         const j = JID.tryParse(want);

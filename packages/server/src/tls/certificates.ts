@@ -51,6 +51,9 @@ export async function generateDevCertificate(domain: string): Promise<{ cert: st
 
 export async function loadCertificates(cfg: Config, log: Logger): Promise<CertificateStore> {
   const hosts: HostTls[] = [];
+  // The client CA goes into every host's context: SNI swaps the whole context, and a context
+  // without it could never verify a client certificate for SASL EXTERNAL.
+  const clientCa = cfg.tls.clientCa ? readFileSync(cfg.tls.clientCa, 'utf8') : undefined;
   for (const h of cfg.hosts) {
     let cert: string; let key: string; let generated = false;
     if (h.tls) {
@@ -73,9 +76,8 @@ export async function loadCertificates(cfg: Config, log: Logger): Promise<Certif
     }
     const x = new X509Certificate(cert);
     if (!x.checkHost(h.domain)) log.warn({ domain: h.domain, subject: x.subject }, 'certificate does not name this host');
-    const context = tls.createSecureContext({ cert, key, minVersion: cfg.tls.minVersion });
+    const context = tls.createSecureContext({ cert, key, minVersion: cfg.tls.minVersion, ...(clientCa ? { ca: clientCa } : {}) });
     hosts.push({ domain: h.domain, cert, key, context, generated });
   }
-  const clientCa = cfg.tls.clientCa ? readFileSync(cfg.tls.clientCa, 'utf8') : undefined;
   return new CertificateStore(hosts, hosts[0]!.domain, cfg.tls.minVersion, clientCa);
 }
