@@ -132,7 +132,7 @@ const handlers = {
   },
 
   async register({ users, concurrency = 8, batch = 50 }) {
-    const out = { ok: 0, existed: 0, failed: 0, errors: [] };
+    const out = { registered: 0, existed: 0, failed: 0, errors: [] };
     const queue = users.slice();
     const take = () => (queue.length ? queue.splice(0, batch) : undefined);
     await lanes(concurrency, take, async (group) => {
@@ -142,7 +142,7 @@ const handlers = {
         const accounts = rest.map((u) => ({ username: u, password: cfg.password }));
         try {
           const r = await registerIbr({ host: cfg.host, port: cfg.port, domain: cfg.domain, accounts, timeoutMs: 30000 });
-          out.ok += r.ok; out.existed += r.existed; out.failed += r.failed;
+          out.registered += r.ok; out.existed += r.existed; out.failed += r.failed;
           for (const e of r.errors) if (out.errors.length < 5) out.errors.push(e);
           if (r.error && out.errors.length < 5) out.errors.push(r.error);
           rest = rest.slice(r.done);
@@ -215,7 +215,7 @@ const handlers = {
     const pct = (p) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))] : null);
     const out = {
       sent: st.sent, recv: st.recv, errs: st.errs, skipped: st.skipped, pings: st.pings, closed: st.closed,
-      sockErrors: st.sockErrors, held: held.length, cpu: process.cpuUsage(), mem: process.memoryUsage().rss,
+      sockErrors: st.sockErrors, held: held.length, open: held.reduce((a, s) => a + (s.destroyed ? 0 : 1), 0), cpu: process.cpuUsage(), mem: process.memoryUsage().rss,
       latency: { n: lat.length, p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), max: lat.length ? lat[lat.length - 1] : null },
     };
     if (resetLatency) { st.lat = []; st.latSeen = 0; }
@@ -243,7 +243,7 @@ process.on('message', async (m) => {
     const h = handlers[m.cmd];
     if (!h) throw new Error(`unknown command ${m.cmd}`);
     const r = await h(m);
-    process.send({ id: m.id, ok: true, ...r });
+    process.send({ ...r, id: m.id, ok: true });
   } catch (e) {
     process.send({ id: m.id, ok: false, error: String(e?.stack ?? e) });
   }
