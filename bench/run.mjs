@@ -128,6 +128,7 @@ async function scenarioLogins(server, gen, o) {
   const wall = (performance.now() - t0) / 1000, c1 = cpuMs(server.pid);
   const g1 = await gen.all('snap');
   const done = sum(rs, 'done'), failed = sum(rs, 'failed');
+  if (!done) throw new Error(`no login succeeded: ${rs.flatMap((r) => r.errors).slice(0, 3).join(' | ')}`);
   return {
     logins: done, failed, errors: rs.flatMap((r) => r.errors).slice(0, 5), seconds: round(wall, 2),
     loginsPerSec: round(done / wall, 1),
@@ -152,6 +153,7 @@ async function scenarioIdle(server, gen, o) {
   }), 60 * 60000);
   const connectSeconds = (performance.now() - t0) / 1000;
   const connected = sum(rs, 'connected');
+  if (!connected) throw new Error(`no session opened: ${rs.flatMap((r) => r.errors).slice(0, 3).join(' | ')}`);
   const samples = [];
   for (let i = 0; i < o.idleSettle; i++) { await sleep(1000); samples.push(rssKiB(server.pid)); }
   const after = samples[samples.length - 1];
@@ -171,6 +173,7 @@ async function scenarioIdle(server, gen, o) {
 async function scenarioMessages(server, gen, o) {
   const rs = await gen.all('connect', (k) => ({ users: gen.usersOf(k, 1, o.clients), concurrency: gen.share(o.idleConcurrency, k), resource: 'm' }), 30 * 60000);
   const connected = sum(rs, 'connected');
+  if (connected < 2 * gen.n) throw new Error(`only ${connected} clients logged in: ${rs.flatMap((r) => r.errors).slice(0, 3).join(' | ')}`);
   if (sum(rs, 'failed')) log(`  ${sum(rs, 'failed')} clients failed to log in: ${rs.flatMap((r) => r.errors).slice(0, 2).join(' | ')}`);
   if (o.msgRate > 0 && sum(rs, 'mismatched')) throw new Error('the server changed the requested resources; open-loop mode needs them');
   await sleep(2000);

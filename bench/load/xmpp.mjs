@@ -36,7 +36,7 @@ const unb64 = (s) => {
   return t === '' || t === '=' ? new Uint8Array(0) : u8(Buffer.from(t, 'base64'));
 };
 
-const RE_FEATURES = /<(?:stream:)?features\b[\s\S]*?(?:<\/(?:stream:)?features>|\/>)/;
+const RE_FEATURES = /<(?:stream:)?features\b[^>]*?(?:\/>|>[\s\S]*?<\/(?:stream:)?features>)/;
 const RE_PROCEED = /<(proceed|failure)\b[^>]*?\/?>/;
 const RE_SASL = /<(challenge|success|failure)\b[^>]*?(?:\/>|>([\s\S]*?)<\/\1>)/;
 const RE_IQ = /<iq\b[^>]*?(?:\/>|>[\s\S]*?<\/iq>)/;

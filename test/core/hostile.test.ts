@@ -69,6 +69,25 @@ describe('hostile input', () => {
     await freshLogin();
   });
 
+  it('after login, a stanza trickled one byte a second → policy-violation at stanzaTimeout', async () => {
+    const slow = await startTestServer({ limits: { stanzaTimeout: 2, closeTimeout: 1 } });
+    try {
+      await slow.addUser('eve', 'pw');
+      const c = await RawClient.connect(slow.port);
+      await c.login('eve', 'pw');
+      const tag = `<message to='alice@localhost'><body>never ending`;
+      let i = 0;
+      const timer = setInterval(() => { if (!c.closed) c.send(tag[i++ % tag.length]!); }, 1000);
+      try { assert.equal(await streamError(c, 10000), 'policy-violation'); } finally { clearInterval(timer); }
+      // Whitespace keepalives between stanzas are not an unfinished stanza.
+      const d = await RawClient.connect(slow.port);
+      await d.login('eve', 'pw');
+      for (let k = 0; k < 4; k++) { d.send(' '); await new Promise((r) => setTimeout(r, 1000)); }
+      assert.equal(d.closed, false);
+      d.destroy();
+    } finally { await slow.stop(); }
+  });
+
   it('invalid UTF-8 after login → unsupported-encoding', async () => {
     const c = await RawClient.connect(ts.port);
     await c.login('eve', 'pw');

@@ -30,7 +30,7 @@ export abstract class MarkupParser extends TokenBuffer {
   private rootNs = '';
   private rootPfx: PrefixMap = BASE_PREFIXES;
   // Open elements of the current stanza, with the raw name to match and the scope for children.
-  private stack: Element[] = [];
+  protected stack: Element[] = [];
   private qnames: string[] = [];
   private nsStack: string[] = [];
   private pfxStack: PrefixMap[] = [];

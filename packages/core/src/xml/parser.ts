@@ -80,6 +80,9 @@ export class StreamParser extends MarkupParser {
     return n;
   }
 
+  /** Inside an unfinished stanza or token (the stream layer times out stanzas that never end). */
+  get inStanza(): boolean { return this.stack.length > 0 || this.pend.length > 0; }
+
   write(chunk: Uint8Array | string): void {
     if (this.dead) return;
     const gen = this.gen;

@@ -44,6 +44,8 @@ export const LimitsSchema = z.object({
   idleTimeout: duration.default(300),
   /** Seconds to wait for the answer to that ping before closing with connection-timeout. */
   pingTimeout: duration.default(60),
+  /** Seconds one stanza may take to arrive in full (a tag trickled byte by byte never ends). */
+  stanzaTimeout: duration.default(120),
   /** Seconds to wait for the peer's </stream:stream> after we close. */
   closeTimeout: duration.default(5),
   /** Failed SASL attempts allowed on one stream before it is closed (RFC 6120 §6.4.5). */

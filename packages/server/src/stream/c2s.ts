@@ -35,6 +35,8 @@ export class C2SStream {
   anonymous = false;
   session: LocalClientSession | undefined;
   lastReceived = Date.now();
+  /** When the stanza now arriving began (0: between stanzas). */
+  stanzaStartedAt = 0;
   pingOutstanding = false;
   log: Logger;
   readonly openedAt = Date.now();
@@ -55,7 +57,14 @@ export class C2SStream {
       onStreamClose: () => this.onPeerClose(),
       onError: (cond, text) => this.fatal(new StreamError(cond, text)),
     }, { maxStanzaBytes: l.maxStanzaBytes, maxDepth: l.maxDepth, maxAttributes: l.maxAttributes, maxNameLength: l.maxNameLength, maxHeaderBytes: l.maxHeaderBytes });
-    transport.onData = (chunk) => { this.lastReceived = Date.now(); this.pingOutstanding = false; this.parser.write(chunk); };
+    transport.onData = (chunk) => {
+      const now = Date.now();
+      this.lastReceived = now;
+      this.pingOutstanding = false;
+      this.parser.write(chunk);
+      if (!this.parser.inStanza) this.stanzaStartedAt = 0;
+      else if (this.stanzaStartedAt === 0) this.stanzaStartedAt = now;
+    };
     transport.onClose = (err) => this.onTransportClosed(err);
   }
 
@@ -357,6 +366,7 @@ export class C2SStream {
     const l = this.server.config.limits;
     if (this.state === 'closing' || this.state === 'closed') return;
     if (!this.session && now - this.openedAt > l.negotiationTimeout * 1000) return this.fatal(new StreamError('connection-timeout', 'negotiation took too long'));
+    if (this.stanzaStartedAt && now - this.stanzaStartedAt > l.stanzaTimeout * 1000) return this.fatal(new StreamError('policy-violation', 'a stanza took too long to arrive'));
     const idle = now - this.lastReceived;
     if (this.pingOutstanding && idle > (l.idleTimeout + l.pingTimeout) * 1000) return this.fatal(new StreamError('connection-timeout'));
     if (!this.pingOutstanding && this.session && idle > l.idleTimeout * 1000) {
