@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GenPool, sum } from './lib/gen.mjs';
-import { cleanupAll, cpuMs, onCleanup, rssKiB, sleep } from './lib/proc.mjs';
+import { cleanupAll, cpuMs, onCleanup, rssKiB, sleep, systemBusyMs } from './lib/proc.mjs';
 import { SERVERS } from './servers/servers.mjs';
 
 const BENCH = new URL('./', import.meta.url).pathname;
@@ -97,6 +97,8 @@ const log = (...a) => console.log(`[${new Date().toISOString().slice(11, 19)}]`,
 // ---- measurement helpers -----------------------------------------------------------------------
 
 const genCpuUs = (snaps) => snaps.reduce((a, s) => a + s.cpu.user + s.cpu.system, 0);
+/** CPU used by everything else on the machine over an interval, as a share of all cores. */
+const otherShare = (sys0, sys1, serverMs, genUs, wall) => round((sys1 - sys0 - serverMs - genUs / 1000) / 1000 / wall / cpus().length, 3);
 const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
 
 function mergeLatency(snaps) {
@@ -120,12 +122,12 @@ async function scenarioLogins(server, gen, o) {
   if (sum(warm, 'failed')) log(`  warm-up: ${sum(warm, 'failed')} logins failed: ${warm.flatMap((r) => r.errors).slice(0, 2).join(' | ')}`);
   await sleep(2000);
   const g0 = await gen.all('snap');
-  const c0 = cpuMs(server.pid), t0 = performance.now();
+  const sys0 = systemBusyMs(), c0 = cpuMs(server.pid), t0 = performance.now();
   const rs = await gen.all('logins', (k) => ({
     users: gen.usersOf(k, 1, users), concurrency: gen.share(o.loginConcurrency, k),
     count: gen.share(o.logins, k), durationMs: o.loginSeconds * 1000, resourcePrefix: 'L',
   }), (o.loginSeconds + 120) * 1000);
-  const wall = (performance.now() - t0) / 1000, c1 = cpuMs(server.pid);
+  const wall = (performance.now() - t0) / 1000, c1 = cpuMs(server.pid), sys1 = systemBusyMs();
   const g1 = await gen.all('snap');
   const done = sum(rs, 'done'), failed = sum(rs, 'failed');
   if (!done) throw new Error(`no login succeeded: ${rs.flatMap((r) => r.errors).slice(0, 3).join(' | ')}`);
@@ -135,6 +137,7 @@ async function scenarioLogins(server, gen, o) {
     serverCpuMsPerLogin: done ? round((c1 - c0) / done, 3) : null,
     serverCpuCores: round((c1 - c0) / 1000 / wall, 2),
     generatorCpuShare: round((genCpuUs(g1) - genCpuUs(g0)) / 1e6 / wall / cpus().length, 3),
+    otherCpuShare: otherShare(sys0, sys1, c1 - c0, genCpuUs(g1) - genCpuUs(g0), wall),
   };
 }
 
@@ -181,10 +184,10 @@ async function scenarioMessages(server, gen, o) {
   await gen.all('msgStart', (k) => ({ mode, window: Math.max(1, gen.share(o.msgWindow, k)), rate: gen.share(o.msgRate, k), globalUsers: o.clients, resource: 'm' }));
   await sleep(o.msgWarmup * 1000);
   const s0 = await gen.all('snap', () => ({ resetLatency: true, sampling: true }));
-  const c0 = cpuMs(server.pid), t0 = performance.now();
+  const sys0 = systemBusyMs(), c0 = cpuMs(server.pid), t0 = performance.now();
   await sleep(o.msgSeconds * 1000);
+  const c1 = cpuMs(server.pid), sys1 = systemBusyMs(), wall = (performance.now() - t0) / 1000;
   const s1 = await gen.all('snap', () => ({ sampling: false }));
-  const c1 = cpuMs(server.pid), wall = (performance.now() - t0) / 1000;
   await gen.all('msgStop');
   // Drain: wait (bounded) until everything sent has arrived, to report losses.
   let s2;
@@ -202,6 +205,7 @@ async function scenarioMessages(server, gen, o) {
     serverCpuUsPerMsg: delivered ? round(((c1 - c0) * 1000) / delivered, 2) : null,
     serverCpuCores: round((c1 - c0) / 1000 / wall, 2),
     generatorCpuShare: round((genCpuUs(s1) - genCpuUs(s0)) / 1e6 / wall / cpus().length, 3),
+    otherCpuShare: otherShare(sys0, sys1, c1 - c0, genCpuUs(s1) - genCpuUs(s0), wall),
     latency: mergeLatency(s1),
     totalSent: sum(s2, 'sent'), totalReceived: sum(s2, 'recv'), lost: sum(s2, 'sent') - sum(s2, 'recv'),
     errorStanzas: sum(s2, 'errs'), skippedBackpressure: sum(s2, 'skipped'), sessionsOpenAtEnd: sum(s2, 'open'),
@@ -279,12 +283,14 @@ function detailTable(results, servers) {
   add('logins: completed / failed', 'logins', (r) => `${r.logins} / ${r.failed}`);
   add('logins: server CPU cores busy', 'logins', (r) => r.serverCpuCores);
   add('logins: generator CPU share', 'logins', (r) => r.generatorCpuShare);
+  add('logins: other processes CPU share', 'logins', (r) => r.otherCpuShare);
   add('idle: sessions open', 'idle', (r) => `${r.connected} (${r.failed} failed)`);
   add('idle: RSS before → after (MiB)', 'idle', (r) => `${r.rssBeforeMiB} → ${r.rssAfterMiB}`);
   add('idle: logins/s while opening', 'idle', (r) => r.connectsPerSec);
   add('msgs: clients online', 'messages', (r) => r.clients);
   add('msgs: server CPU cores busy', 'messages', (r) => r.serverCpuCores);
   add('msgs: generator CPU share', 'messages', (r) => r.generatorCpuShare);
+  add('msgs: other processes CPU share', 'messages', (r) => r.otherCpuShare);
   add('msgs: latency p50 / p99 (ms)', 'messages', (r) => (r.latency ? `${r.latency.p50Ms} / ${r.latency.p99Ms}` : 'n/a'));
   add('msgs: lost / error stanzas', 'messages', (r) => `${r.lost} / ${r.errorStanzas}`);
   return table(rows);

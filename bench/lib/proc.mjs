@@ -16,6 +16,13 @@ export function cpuMs(pid) {
   return (Number(f[11]) + Number(f[12])) * (1000 / CLK_TCK);
 }
 
+/** CPU time all processes of the machine spent busy (not idle/iowait), in milliseconds. */
+export function systemBusyMs() {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
+  return (total - f[3] - f[4]) * (1000 / CLK_TCK);
+}
+
 /** VmRSS in KiB. */
 export function rssKiB(pid) {
   const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

@@ -53,6 +53,10 @@ export interface EventMap extends
   'route/component': StanzaEvent;
   'session/authenticated': { host: string; username: string; streamId: string; mechanism: string };
   'session/bound': SessionEvent;
+  /** A session sent its initial available presence (RFC 6121 §4.2): offline messages flow now. */
+  'session/available': SessionEvent;
+  /** A session became unavailable (unavailable presence or closed while available). */
+  'session/unavailable': SessionEvent;
   /** After the session was unregistered; presence modules broadcast unavailable here. */
   'session/closed': SessionClosedEvent;
   'stream/features': FeaturesEvent;

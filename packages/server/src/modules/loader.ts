@@ -15,6 +15,7 @@ interface Loaded { module: MagpieModule; undo: (() => void | Promise<void>)[] }
 
 export class ModuleLoader {
   private loaded = new Map<string, Loaded>();
+  private services = new Map<string, object>();
   constructor(private readonly core: ServerCore, private readonly disco: DiscoRegistry, private readonly metrics: Metrics, private readonly available: MagpieModule[]) {}
 
   /** Which modules the configuration enables, in dependency order; throws naming the problem. */
@@ -104,6 +105,12 @@ export class ModuleLoader {
       after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); undo.push(() => clearTimeout(t)); },
       onUnload: (fn) => { undo.push(fn); },
       metric: (n) => this.metrics.counter(`${name}.${n}`),
+      provide: (service, impl) => {
+        if (this.services.has(service)) throw new ModuleError(`service '${service}' is already provided`);
+        this.services.set(service, impl);
+        undo.push(() => { this.services.delete(service); });
+      },
+      service: <T extends object>(service: string) => this.services.get(service) as T | undefined,
     };
     return api as ModuleApi<never>;
   }

@@ -73,6 +73,11 @@ export interface ModuleApi<O = unknown> {
   after(ms: number, fn: () => void): void;
   onUnload(fn: () => void | Promise<void>): void;
   metric(name: string): { inc(n?: number): void; set(v: number): void };
+  /** Offer a service to other modules (e.g. the roster module offers 'roster'). */
+  provide<T extends object>(service: string, impl: T): void;
+  /** A service another module provides; undefined when that module is not loaded. Name it in
+      manifest.depends when it is required, so the loader starts the provider first. */
+  service<T extends object>(service: string): T | undefined;
 }
 
 export interface MagpieModule<O extends z.ZodTypeAny = z.ZodTypeAny> {
