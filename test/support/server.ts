@@ -9,6 +9,7 @@ import { MagpieServer } from '@magpie/server/server';
 import { validateConfig } from '@magpie/server/config/load';
 import { createLogger } from '@magpie/server/log/logger';
 import type { Config } from '@magpie/server/config/schema';
+import type { MagpieModule } from '@magpie/server/modules/module';
 
 export interface TestServer {
   server: MagpieServer;
@@ -17,13 +18,15 @@ export interface TestServer {
   tlsPort: number;
   dir: string;
   addUser(user: string, password: string, domain?: string): Promise<void>;
-  stop(): Promise<void>;
+  /** Stop; keepData leaves the directory for a restart with { dir }. */
+  stop(keepData?: boolean): Promise<void>;
 }
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> | T[K] : T[K] };
 
-export async function startTestServer(overrides: DeepPartial<Config> & Record<string, unknown> = {}): Promise<TestServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'magpie-test-'));
+export async function startTestServer(overrides: DeepPartial<Config> & Record<string, unknown> = {}, opts: { modules?: MagpieModule[]; dir?: string } = {}): Promise<TestServer> {
+  // Reusing `dir` restarts a server on the same data (durability tests).
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'magpie-test-'));
   const raw = {
     hosts: [{ domain: 'localhost' }],
     listeners: [{ type: 'c2s', address: '127.0.0.1', port: 0 }, { type: 'c2s-tls', address: '127.0.0.1', port: 0 }],
@@ -32,7 +35,7 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
     ...overrides,
   };
   const config = validateConfig(raw);
-  const server = new MagpieServer(config, { logger: createLogger({ ...config.log, destination: 'stderr' }) });
+  const server = new MagpieServer(config, { logger: createLogger({ ...config.log, destination: 'stderr' }), extraModules: opts.modules });
   await server.start();
   return {
     server, dir,
@@ -40,7 +43,7 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
     port: server.port('c2s'),
     tlsPort: server.port('c2s-tls'),
     addUser: (user, password, domain) => server.accounts.create(domain ?? config.hosts[0]!.domain, user, password),
-    stop: async () => { await server.stop(); rmSync(dir, { recursive: true, force: true }); },
+    stop: async (keepData = false) => { await server.stop(); if (!keepData) rmSync(dir, { recursive: true, force: true }); },
   };
 }
 
