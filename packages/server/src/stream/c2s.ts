@@ -77,7 +77,7 @@ export class C2SStream {
 
   // --- stream header (RFC 6120 §4.7) ---------------------------------------------------------
 
-  private onStreamOpen(info: { name: string; xmlns: string; attrs: Record<string, string>; defaultNs: string; prefix: string }): void {
+  private onStreamOpen(info: { name: string; xmlns: string; attrs: Record<string, string>; defaultNs: string }): void {
     this.id = randomBytes(16).toString('base64url');
     const to = info.attrs.to;
     const toJid = to !== undefined ? JID.tryParse(to) : undefined;
@@ -88,7 +88,6 @@ export class C2SStream {
     this.sendHeader(host?.domain ?? this.host?.domain ?? this.server.config.hosts[0]!.domain, fromJid?.toString());
     // Checks in the order of RFC 6120 §4.8 / §4.9.3: namespaces first, then addressing, version.
     if (info.xmlns !== NS.STREAM || info.name !== 'stream') return this.fatal(new StreamError('invalid-namespace', 'the root must be <stream> in ' + NS.STREAM));
-    if (info.prefix !== '' && info.prefix !== 'stream') { /* other prefixes are legal XML; accept */ }
     if (info.defaultNs !== NS.CLIENT) return this.fatal(new StreamError('invalid-namespace', 'the content namespace must be jabber:client'));
     if (to === undefined) return this.fatal(new StreamError('host-unknown', 'no "to" address'));
     if (!host) return this.fatal(new StreamError('host-unknown', 'this server does not serve that domain'));
@@ -150,7 +149,8 @@ export class C2SStream {
       return;
     }
     this.queue.push(el);
-    if (this.queue.length > MAX_QUEUE && !this.paused) { this.paused = true; (this.transport as { pause?: () => void }).pause?.(); }
+    // Back-pressure: stop reading while a fast sender is ahead of processing.
+    if (this.queue.length > MAX_QUEUE && !this.paused) { this.paused = true; this.transport.pause(); }
     if (!this.pumping) void this.pump();
   }
 
@@ -170,7 +170,7 @@ export class C2SStream {
       }
     } finally {
       this.pumping = false;
-      if (this.paused && this.queue.length < MAX_QUEUE / 2) { this.paused = false; (this.transport as { resume?: () => void }).resume?.(); }
+      if (this.paused && this.queue.length < MAX_QUEUE / 2) { this.paused = false; this.transport.resume(); }
     }
   }
 
@@ -349,7 +349,6 @@ export class C2SStream {
     this.parser.stop();
     this.queue.length = 0;
     if (!wasClosing) this.unregister(undefined, err ? `connection error: ${err.message}` : 'connection lost');
-    (this.server as { streamClosed?: (s: C2SStream) => void }).streamClosed?.(this);
   }
 
   private unregister(error: StreamError | undefined, reason: string): void {

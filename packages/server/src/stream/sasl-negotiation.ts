@@ -7,6 +7,7 @@ import { NS } from '@magpie/core/protocol/namespaces';
 import type { SaslFailureCondition } from '@magpie/core/protocol/errors';
 import { createServerMechanism, type SaslServerMechanism, type SaslServerContext } from '@magpie/core/sasl/server';
 import { JID } from '@magpie/core/jid/jid';
+import { scramVerifyPassword } from '@magpie/core/sasl/scram';
 import { randomBytes } from 'node:crypto';
 import type { Transport } from '../transports/transport.js';
 import type { HostConfig, Limits } from '../config/schema.js';
@@ -38,16 +39,20 @@ export interface SaslEnv {
 export function offeredMechanisms(env: Pick<SaslEnv, 'host' | 'transport' | 'tlsRequired'>): string[] {
   if (env.tlsRequired) return [];
   const t = env.transport;
-  const cb = t.channelBindingTypes();
-  return env.host.auth.mechanisms.filter((m) => {
-    if (m.endsWith('-PLUS')) return cb.length > 0;
+  const auth = env.host.auth;
+  // ANONYMOUS and DIGEST-MD5 are switched on by their own flags, listed or not.
+  const names = [...auth.mechanisms];
+  if (auth.anonymous && !names.includes('ANONYMOUS')) names.push('ANONYMOUS');
+  if (auth.digestMd5 && !names.includes('DIGEST-MD5')) names.push('DIGEST-MD5');
+  const hasBinding = t.channelBindingTypes().length > 0;
+  return names.filter((m) => {
+    if (m.endsWith('-PLUS')) return hasBinding;
     if (m === 'PLAIN') return t.secure || t.loopback;
     if (m === 'EXTERNAL') return !!t.peerCertificate();
-    if (m === 'ANONYMOUS') return env.host.auth.anonymous;
-    if (m === 'DIGEST-MD5') return env.host.auth.digestMd5;
+    if (m === 'ANONYMOUS') return auth.anonymous;
+    if (m === 'DIGEST-MD5') return auth.digestMd5;
     return true;
-  }).concat(env.host.auth.anonymous && !env.host.auth.mechanisms.includes('ANONYMOUS') ? ['ANONYMOUS'] : [])
-    .concat(env.host.auth.digestMd5 && !env.host.auth.mechanisms.includes('DIGEST-MD5') ? ['DIGEST-MD5'] : []);
+  });
 }
 
 export class SaslNegotiation {
@@ -161,7 +166,6 @@ export class SaslNegotiation {
         if (!user || env.throttle.lockedOut(t.remoteAddress, `${user}@${domain}`)) return false;
         const cred = await env.accounts.scram(domain, user, 'SHA-256');
         if (!cred) return false;
-        const { scramVerifyPassword } = await import('@magpie/core/sasl/scram');
         return scramVerifyPassword(nodeCrypto, 'SHA-256', cred, password);
       },
       externalIdentity: async (authzid?: string) => {

@@ -70,6 +70,8 @@ export class TcpTransport implements Transport {
     });
   }
 
+  pause(): void { this.sock.pause(); }
+  resume(): void { this.sock.resume(); }
   end(): void { if (!this.sock.destroyed) this.sock.end(); }
   destroy(): void { this.sock.destroy(); }
   channelBindingTypes(): string[] { return this.tlsSock ? channelBindingTypes(this.tlsSock) : []; }

@@ -28,6 +28,9 @@ export interface Transport {
   write(data: string): void;
   /** Upgrade to TLS in place (RFC 6120 §5.4.3.3); resolves when the handshake completes. */
   startTls(): Promise<void>;
+  /** Stop and restart delivering data (back-pressure while the stream catches up). */
+  pause(): void;
+  resume(): void;
   /** Flush and close gracefully. */
   end(): void;
   /** Close at once. */
