@@ -16,6 +16,9 @@ export interface TestServer {
   domain: string;
   port: number;
   tlsPort: number;
+  /** XMPP over WebSocket URLs (RFC 7395). */
+  wsUrl: string;
+  wssUrl: string;
   dir: string;
   addUser(user: string, password: string, domain?: string): Promise<void>;
   /** Stop; keepData leaves the directory for a restart with { dir }. */
@@ -29,7 +32,8 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'magpie-test-'));
   const raw = {
     hosts: [{ domain: 'localhost' }],
-    listeners: [{ type: 'c2s', address: '127.0.0.1', port: 0 }, { type: 'c2s-tls', address: '127.0.0.1', port: 0 }],
+    listeners: [{ type: 'c2s', address: '127.0.0.1', port: 0 }, { type: 'c2s-tls', address: '127.0.0.1', port: 0 },
+      { type: 'http', address: '127.0.0.1', port: 0 }, { type: 'https', address: '127.0.0.1', port: 0 }],
     dataDir: dir,
     log: { level: (process.env.MAGPIE_TEST_LOG ?? 'silent') },
     ...overrides,
@@ -37,11 +41,14 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
   const config = validateConfig(raw);
   const server = new MagpieServer(config, { logger: createLogger({ ...config.log, destination: 'stderr' }), extraModules: opts.modules });
   await server.start();
+  const hasListener = (t: string): boolean => config.listeners.some((l) => l.type === t);
   return {
     server, dir,
     domain: config.hosts[0]!.domain,
-    port: server.port('c2s'),
-    tlsPort: server.port('c2s-tls'),
+    port: hasListener('c2s') ? server.port('c2s') : 0,
+    tlsPort: hasListener('c2s-tls') ? server.port('c2s-tls') : 0,
+    wsUrl: hasListener('http') ? `ws://127.0.0.1:${server.port('http')}${config.http.websocketPath}` : '',
+    wssUrl: hasListener('https') ? `wss://127.0.0.1:${server.port('https')}${config.http.websocketPath}` : '',
     addUser: (user, password, domain) => server.accounts.create(domain ?? config.hosts[0]!.domain, user, password),
     stop: async (keepData = false) => { await server.stop(); if (!keepData) rmSync(dir, { recursive: true, force: true }); },
   };

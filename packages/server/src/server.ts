@@ -16,6 +16,7 @@ import { openStorage } from './storage/index.js';
 import type { Storage } from './storage/storage.js';
 import type { ServerCore } from './server-core.js';
 import { listenTcp } from './transports/tcp.js';
+import { listenHttp, boundPort } from './transports/http.js';
 import type { Transport } from './transports/transport.js';
 import { C2SStream } from './stream/c2s.js';
 import { DiscoRegistry } from './modules/disco-registry.js';
@@ -78,6 +79,14 @@ export class MagpieServer implements ServerCore {
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
     const loaded = await this.modules.loadAll();
     for (const l of this.config.listeners) {
+      if (l.type === 'http' || l.type === 'https') {
+        const server = await listenHttp({ address: l.address, port: l.port, tls: l.type === 'https', certs: this.certs,
+          websocketPath: this.config.http.websocketPath, allowedOrigins: this.config.http.allowedOrigins, maxFrameBytes: this.config.limits.maxStanzaBytes,
+          onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
+        this.listeners.push({ type: l.type, server: server as unknown as net.Server });
+        this.log.info({ type: l.type, address: l.address, port: boundPort(server), websocket: this.config.http.websocketPath }, 'listening');
+        continue;
+      }
       const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert,
         onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
       this.listeners.push({ type: l.type, server });
@@ -91,7 +100,7 @@ export class MagpieServer implements ServerCore {
   }
 
   /** The port a listener of this type is bound to (tests bind to port 0). */
-  port(type: 'c2s' | 'c2s-tls'): number {
+  port(type: 'c2s' | 'c2s-tls' | 'http' | 'https'): number {
     const l = this.listeners.find((x) => x.type === type);
     if (!l) throw new Error(`no ${type} listener`);
     return (l.server.address() as net.AddressInfo).port;

@@ -26,8 +26,9 @@ export const HostSchema = z.object({
 }).strict();
 
 export const ListenerSchema = z.object({
-  /** c2s: STARTTLS port (RFC 6120); c2s-tls: direct TLS (XEP-0368). */
-  type: z.enum(['c2s', 'c2s-tls']),
+  /** c2s: STARTTLS port (RFC 6120); c2s-tls: direct TLS (XEP-0368); http/https: web clients
+      (XMPP over WebSocket, RFC 7395). */
+  type: z.enum(['c2s', 'c2s-tls', 'http', 'https']),
   address: z.string().default('::'),
   port,
 }).strict();
@@ -68,7 +69,15 @@ export const ConfigSchema = z.object({
   listeners: z.array(ListenerSchema).prefault([
     { type: 'c2s', address: '::', port: 5222 },
     { type: 'c2s-tls', address: '::', port: 5223 },
+    { type: 'http', address: '::', port: 5280 },
+    { type: 'https', address: '::', port: 5443 },
   ]),
+  /** The web listeners' endpoints. */
+  http: z.object({
+    websocketPath: z.string().startsWith('/').default('/xmpp-websocket'),
+    /** Origins allowed to open a WebSocket; empty allows any (SASL authenticates in-band). */
+    allowedOrigins: z.array(z.string()).default([]),
+  }).strict().prefault({}),
   /** Where generated certificates and the SQLite database live by default. */
   dataDir: z.string().default('./data'),
   storage: z.discriminatedUnion('type', [

@@ -6,8 +6,7 @@
 // element received before the restart is ever processed after it.
 
 import { randomBytes } from 'node:crypto';
-import { Element, serialize, xml } from '@magpie/core/xml/element';
-import { StreamParser } from '@magpie/core/xml/parser';
+import { Element, xml } from '@magpie/core/xml/element';
 import { NS } from '@magpie/core/protocol/namespaces';
 import { StanzaError, StreamError, errorReply, type StreamErrorCondition } from '@magpie/core/protocol/errors';
 import { JID } from '@magpie/core/jid/jid';
@@ -15,7 +14,8 @@ import type { Transport } from '../transports/transport.js';
 import type { ServerCore } from '../server-core.js';
 import type { HostConfig } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { CLOSE_STREAM, openStreamTag, parseVersion, validLang } from './stream-header.js';
+import { parseVersion, validLang } from './stream-header.js';
+import { webSocketFraming, xmlStreamFraming, type Framing, type InputFramer } from './framing.js';
 import { SaslNegotiation, offeredMechanisms } from './sasl-negotiation.js';
 import { bindResource } from './resource-binding.js';
 import { LocalClientSession } from './client-session.js';
@@ -41,7 +41,8 @@ export class C2SStream {
   log: Logger;
   readonly openedAt = Date.now();
   private headerSent = false;
-  private parser: StreamParser;
+  private parser: InputFramer;
+  private readonly framing: Framing;
   private sasl: SaslNegotiation | undefined;
   private queue: Element[] = [];
   private pumping = false;
@@ -51,7 +52,8 @@ export class C2SStream {
   constructor(readonly server: ServerCore, readonly transport: Transport) {
     this.log = server.log.child({ conn: transport.id, addr: transport.remoteAddress });
     const l = server.config.limits;
-    this.parser = new StreamParser({
+    this.framing = transport.framing === 'framed' ? webSocketFraming : xmlStreamFraming;
+    this.parser = this.framing.createInput({
       onStreamOpen: (info) => this.onStreamOpen(info),
       onElement: (el) => this.onElement(el),
       onStreamClose: () => this.onPeerClose(),
@@ -102,7 +104,7 @@ export class C2SStream {
   }
 
   private sendHeader(from: string, to: string | undefined): void {
-    this.transport.write(openStreamTag({ id: this.id || randomBytes(16).toString('base64url'), from, to, lang: this.lang, contentNs: NS.CLIENT }));
+    this.transport.write(this.framing.open({ id: this.id || randomBytes(16).toString('base64url'), from, to, lang: this.lang, contentNs: NS.CLIENT }));
     this.headerSent = true;
   }
 
@@ -297,7 +299,7 @@ export class C2SStream {
 
   write(el: Element): void {
     if (this.state === 'closed') return;
-    this.transport.write(serialize(el, NS.CLIENT));
+    this.transport.write(this.framing.element(el));
     if (this.transport.bufferedBytes > this.server.config.limits.maxOutboundBuffer) {
       this.log.warn({ buffered: this.transport.bufferedBytes }, 'client is not reading; closing');
       this.fatal(new StreamError('policy-violation', 'too much unread data'));
@@ -321,8 +323,8 @@ export class C2SStream {
   close(err?: StreamError): void {
     if (this.state === 'closed' || this.state === 'closing') return;
     if (!this.headerSent) this.sendHeader(this.host?.domain ?? this.server.config.hosts[0]!.domain, undefined);
-    if (err) this.transport.write(serialize(err.toElement(), NS.CLIENT));
-    this.transport.write(CLOSE_STREAM);
+    if (err) this.transport.write(this.framing.element(err.toElement()));
+    this.transport.write(this.framing.close);
     this.state = 'closing';
     this.parser.stop();
     this.unregister(err, err ? err.condition : 'closed by server');
@@ -334,7 +336,7 @@ export class C2SStream {
 
   private onPeerClose(): void {
     if (this.state === 'closing') { this.transport.end(); return; }
-    this.transport.write(CLOSE_STREAM);
+    this.transport.write(this.framing.close);
     this.state = 'closing';
     this.unregister(undefined, 'closed by client');
     this.transport.end();

@@ -1,0 +1,54 @@
+// The HTTP(S) listener for web clients: XMPP over WebSocket (RFC 7395) at a configurable path,
+// with the `xmpp` subprotocol required (§3.1) and an optional Origin allow-list. Other paths get
+// 404 until BOSH (XEP-0206) and host-meta (XEP-0156) are added. Frames larger than the stanza
+// limit are refused by the WebSocket layer itself (close code 1009).
+
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer } from 'ws';
+import type { CertificateStore } from '../tls/certificates.js';
+import type { Transport } from './transport.js';
+import { WebSocketTransport } from './websocket.js';
+
+export interface HttpListenerOptions {
+  address: string;
+  port: number;
+  tls: boolean;
+  certs: CertificateStore;
+  websocketPath: string;
+  /** Allowed Origin header values; empty: any origin (authentication is in-band SASL, not cookies). */
+  allowedOrigins: string[];
+  maxFrameBytes: number;
+  onTlsError?: (err: Error, remoteAddress: string | undefined) => void;
+}
+
+export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<http.Server> {
+  const handler = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+    res.writeHead(404, { 'content-type': 'text/plain' });
+    res.end('not found\n');
+  };
+  const server = opts.tls ? https.createServer(opts.certs.serverOptions(false), handler) : http.createServer(handler);
+  server.on('tlsClientError', (e: Error, s: { remoteAddress?: string; destroy(): void }) => { opts.onTlsError?.(e, s.remoteAddress); s.destroy(); });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: opts.maxFrameBytes,
+    handleProtocols: (protocols) => (protocols.has('xmpp') ? 'xmpp' : false),
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const origin = req.headers.origin;
+    const refuse = (code: number, text: string): void => { socket.end(`HTTP/1.1 ${code} ${text}\r\nConnection: close\r\n\r\n`); };
+    if (url.pathname !== opts.websocketPath) return refuse(404, 'Not Found');
+    if (opts.allowedOrigins.length && (!origin || !opts.allowedOrigins.includes(origin))) return refuse(403, 'Forbidden');
+    const protocols = String(req.headers['sec-websocket-protocol'] ?? '').split(',').map((s) => s.trim());
+    if (!protocols.includes('xmpp')) return refuse(400, 'Bad Request');
+    wss.handleUpgrade(req, socket, head, (ws) => onTransport(new WebSocketTransport(ws, req)));
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: opts.address, port: opts.port, backlog: 1024 }, () => { server.removeListener('error', reject); resolve(server); });
+  });
+}
+
+export function boundPort(s: http.Server): number { return (s.address() as AddressInfo).port; }
