@@ -71,12 +71,15 @@ export type EventName = keyof EventMap;
 export type EventPayload<N extends EventName> = EventMap[N];
 
 const STANZA_EVENT = /^(pre-)?(message|presence|iq)\/(host|bare|full)$/;
-const FIXED = new Set<string>([
-  'message/offline', 'route/remote', 'route/component', 'session/authenticated', 'session/bound',
-  'session/closed', 'stream/features', 'stream/negotiation', 'account/created', 'account/deleted',
-  'server/started', 'server/stopping',
-]);
+type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType}`>;
+// A Record over every declared name: the compiler refuses a declared event missing here.
+const FIXED: Record<FixedEvent, true> = {
+  'message/offline': true, 'route/remote': true, 'route/component': true,
+  'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
+  'session/closed': true, 'stream/features': true, 'stream/negotiation': true,
+  'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
+};
 
 export function isKnownEvent(name: string): name is EventName {
-  return FIXED.has(name) || STANZA_EVENT.test(name);
+  return Object.hasOwn(FIXED, name) || STANZA_EVENT.test(name);
 }
