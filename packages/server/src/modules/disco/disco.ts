@@ -1,13 +1,23 @@
 // Service Discovery (XEP-0030) for the server (§3, §4) and, on behalf of accounts, for bare JIDs
-// (RFC 6121 does not require it; XEP-0030 §3.1 lets the server answer for an account: identity
-// account/registered and the features modules register with scope 'account').
+// (XEP-0030 §3.1 and §4.1: the server answers for an account; identity account/registered and
+// the features modules register with scope 'account'). Access to an account's answers follows
+// XEP-0030 §8 (Security Considerations), so that disco is no presence leak or harvesting tool:
+// disco#info to a bare JID is service-unavailable when the account does not exist or when the
+// requester may not see the account's presence (RFC 6121 subscription 'from'/'both', from the
+// roster service) and is neither the account itself nor the server; disco#items is an empty
+// result in the same cases, and otherwise lists the account's available resources (all its
+// connected ones to the account itself).
+// Other modules reach the server's answer through the 'disco' service (entity capabilities,
+// XEP-0115, hashes it and answers its 'node#ver' caps node like the node-less query, §6.2).
 
 import { Element, xml } from '@magpie/core/xml/element';
 import { NS } from '@magpie/core/protocol/namespaces';
 import { StanzaError } from '@magpie/core/protocol/errors';
+import type { JID } from '@magpie/core/jid/jid';
 import { defineModule } from '../module.js';
 import type { DiscoRegistry } from '../disco-registry.js';
 import type { DiscoIdentity } from '../module.js';
+import { ROSTER, type RosterService } from '../im-services/services.js';
 
 export function infoResult(node: string | undefined, identities: DiscoIdentity[], features: Iterable<string>, extensions: Element[] = []): Element {
   const q = xml('query', NS.DISCO_INFO, { node });
@@ -15,6 +25,18 @@ export function infoResult(node: string | undefined, identities: DiscoIdentity[]
   for (const f of [...new Set(features)].sort()) q.c('feature', { var: f });
   q.append(...extensions);
   return q;
+}
+
+export const DISCO = 'disco';
+/** What the disco module offers other modules (api.service<DiscoService>(DISCO)). */
+export interface DiscoService {
+  /** The server's node-less disco#info <query/>, exactly as a client receives it. */
+  hostInfo(host: string): Element;
+  /**
+   * Accept further nodes on the server's disco#info that answer like the node-less query (the
+   * XEP-0115 caps node 'node#ver'). Returns the function that removes the alias.
+   */
+  addNodeAlias(matches: (host: string, node: string) => boolean): () => void;
 }
 
 /** The registry is shared with the server; the module reads it at query time. */
@@ -27,10 +49,27 @@ export function createDiscoModule(registry: DiscoRegistry) {
       defaultEnabled: true,
     },
     setup(api) {
-      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_INFO, name: 'query' }, (_ev, q) => {
+      const aliases: ((host: string, node: string) => boolean)[] = [];
+      const hostInfo = (node?: string): Element =>
+        infoResult(node, registry.hostIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.hostFeatures], registry.extensions.map((f) => f()));
+      api.provide<DiscoService>(DISCO, {
+        hostInfo: () => hostInfo(),
+        addNodeAlias: (m) => { aliases.push(m); return () => { const i = aliases.indexOf(m); if (i >= 0) aliases.splice(i, 1); }; },
+      });
+
+      // XEP-0030 §8: who may learn about an account through its server. The account itself
+      // and the server are trusted; anyone else needs a presence subscription from the account.
+      const mayDiscover = async (from: JID, account: JID): Promise<boolean> => {
+        if (from.bareString() === account.bareString()) return true;
+        if (from.isDomain && api.isLocalHost(from.domain)) return true;
+        const roster = api.service<RosterService>(ROSTER);
+        return !!roster && (await roster.hasFrom(account.domain, account.local, from.bareString()));
+      };
+
+      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_INFO, name: 'query' }, (ev, q) => {
         const node = q.attr('node');
-        if (node !== undefined) throw new StanzaError('item-not-found');
-        return infoResult(undefined, registry.hostIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.hostFeatures], registry.extensions.map((f) => f()));
+        if (node !== undefined && !aliases.some((m) => m(ev.to.domain, node))) throw new StanzaError('item-not-found');
+        return hostInfo(node);
       });
       api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_ITEMS, name: 'query' }, (ev, q) => {
         if (q.attr('node') !== undefined) throw new StanzaError('item-not-found');
@@ -39,13 +78,24 @@ export function createDiscoModule(registry: DiscoRegistry) {
         return r;
       });
       api.iq({ type: 'get', scope: 'bare', xmlns: NS.DISCO_INFO, name: 'query' }, async (ev, q) => {
+        // §8 rule 1: the same error whether the account is missing or hidden from this requester.
         if (!(await api.accounts.userExists(ev.to.domain, ev.to.local))) throw new StanzaError('service-unavailable');
+        if (!(await mayDiscover(ev.from, ev.to))) throw new StanzaError('service-unavailable');
         if (q.attr('node') !== undefined) throw new StanzaError('item-not-found');
         return infoResult(undefined, registry.accountIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.accountFeatures]);
       });
-      api.iq({ type: 'get', scope: 'bare', xmlns: NS.DISCO_ITEMS, name: 'query' }, async (ev) => {
-        if (!(await api.accounts.userExists(ev.to.domain, ev.to.local))) throw new StanzaError('service-unavailable');
-        return xml('query', NS.DISCO_ITEMS);
+      api.iq({ type: 'get', scope: 'bare', xmlns: NS.DISCO_ITEMS, name: 'query' }, async (ev, q) => {
+        // §8 rule 2: an empty result for a missing account (node or not) and, without a node,
+        // for a requester who may not see the account's available resources.
+        const empty = xml('query', NS.DISCO_ITEMS, { node: q.attr('node') });
+        if (!(await api.accounts.userExists(ev.to.domain, ev.to.local))) return empty;
+        if (q.attr('node') !== undefined) throw new StanzaError('item-not-found');
+        if (!(await mayDiscover(ev.from, ev.to))) return empty;
+        // The account sees all its connected resources; others only the available ones (a
+        // resource that sent no presence is not shown to contacts, RFC 6121 §4.6).
+        const own = ev.from.bareString() === ev.to.bareString();
+        for (const s of api.sessions.resources(ev.to.bareString())) if (own || s.presence) empty.c('item', { jid: s.jid.toString() });
+        return empty;
       });
     },
   });
