@@ -18,7 +18,9 @@ export class SlixClient {
   private waiters: (() => void)[] = [];
   stderr = '';
 
-  constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string }) {
+  /** auto_authorize: slixmpp's handling of subscription requests (true approves, false denies,
+      null leaves them to the test); auto_subscribe: subscribe back after approving. */
+  constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string; auto_authorize?: boolean | null; auto_subscribe?: boolean }) {
     this.proc = spawn('/usr/bin/python3', [SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try { this.events.push(JSON.parse(l)); } catch { this.stderr += l + '\n'; }
@@ -27,15 +29,19 @@ export class SlixClient {
     this.proc.stderr!.on('data', (d) => { this.stderr += d; });
   }
 
-  async waitFor(pred: (e: SlixEvent) => boolean, ms = 15000): Promise<SlixEvent> {
+  /** The first event matching `pred`, among those from index `from` on (see `mark()`). */
+  async waitFor(pred: (e: SlixEvent) => boolean, ms = 15000, from = 0): Promise<SlixEvent> {
     const end = Date.now() + ms;
     for (;;) {
-      const e = this.events.find(pred);
+      const e = this.events.slice(from).find(pred);
       if (e) return e;
       if (Date.now() > end) throw new Error(`slixmpp: timed out; events: ${JSON.stringify(this.events)}\nstderr: ${this.stderr.slice(-3000)}`);
       await new Promise<void>((r) => { this.waiters.push(r); setTimeout(r, 200); });
     }
   }
+
+  /** The index the next event will have: pass it to waitFor to ignore earlier events. */
+  mark(): number { return this.events.length; }
 
   command(cmd: Record<string, unknown>): void { this.proc.stdin!.write(JSON.stringify(cmd) + '\n'); }
 

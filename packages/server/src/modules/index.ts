@@ -6,11 +6,13 @@ import ping from './ping/ping.js';
 import version from './version/version.js';
 import time from './time/time.js';
 import { createDiscoModule } from './disco/disco.js';
+import roster from './roster/roster.js';
+import presence from './presence/presence.js';
 import vcard from './vcard/vcard.js';
 import privateStorage from './private/private.js';
 import last from './last/last.js';
 import caps from './caps/caps.js';
 
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
-  return [delivery, createDiscoModule(disco), ping, version, time, vcard, privateStorage, last, caps] as MagpieModule[];
+  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, vcard, privateStorage, last, caps] as MagpieModule[];
 }

@@ -29,7 +29,7 @@ export default defineModule({
     description: 'Delivery of stanzas to local accounts and resources',
     specs: [
       { spec: 'RFC 6120', version: '§10.5', status: 'complete' },
-      { spec: 'RFC 6121', version: '§8.5', status: 'partial', notes: 'delivery rules for message and iq; presence subscriptions (§3, §4) are not implemented yet, presence is delivered as directed presence' },
+      { spec: 'RFC 6121', version: '§8.5', status: 'partial', notes: 'delivery rules for message and iq, and presence to a full JID; presence to a bare JID is the presence module\'s (§3, §4)' },
     ],
     options: z.object({
       /** Deliver a chat/normal message to a bare JID to every non-negative resource, not only the highest priority ones. */
@@ -86,24 +86,7 @@ export default defineModule({
       sessions.get(ev.to.toString())?.send(ev.stanza);
       return true;
     }, LOW_PRIORITY);
-
-    // Until a presence module (RFC 6121 §4) claims them: a presence without `to` sets the
-    // sender's availability and is shown to the account's other available resources; presence
-    // to another account's bare JID reaches its available resources.
-    api.hook('presence/bare', (ev) => {
-      const type = ev.stanza.attrs.type;
-      if (ev.session && ev.to.bareString() === ev.from.bareString()) {
-        const s = ev.session;
-        if (type === undefined) {
-          const p = Number.parseInt(ev.stanza.getChildText('priority') ?? '0', 10);
-          s.priority = Number.isFinite(p) ? Math.max(-128, Math.min(127, p)) : 0;
-          s.presence = ev.stanza;
-        } else if (type === 'unavailable') s.presence = undefined;
-      }
-      if (type === undefined || type === 'unavailable') {
-        for (const r of sessions.resources(ev.to.bareString())) if (r.presence && r !== ev.session) r.send(ev.stanza);
-      }
-      return true;
-    }, LOW_PRIORITY);
+    // Presence to an account's bare JID (broadcast, subscriptions, probes) is the presence
+    // module's (RFC 6121 §3, §4); without it such presence is dropped (docs/routing.md step 4).
   },
 });
