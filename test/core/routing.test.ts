@@ -11,7 +11,8 @@ const cond = (e: Element): string | undefined => e.getChild('error')?.elements()
 describe('routing', () => {
   let ts: TestServer; let a: RawClient; let b: RawClient;
   before(async () => {
-    ts = await startTestServer();
+    // Without offline storage, so that the RFC 6121 §8.5.2 bounce for an offline account shows.
+    ts = await startTestServer({ modules: { disabled: ['offline'] } });
     await ts.addUser('alice', 'pw-alice'); await ts.addUser('bob', 'pw-bob'); await ts.addUser('carol', 'pw-carol');
     a = await RawClient.connect(ts.port); await a.login('alice', 'pw-alice', { resource: 'a' });
     b = await RawClient.connect(ts.port); await b.login('bob', 'pw-bob', { resource: 'b' });

@@ -8,7 +8,8 @@ import { validateConfig, loadConfigFile, ConfigError } from './load.js';
 it('fills safe defaults for an empty configuration', () => {
   const c = validateConfig({});
   assert.deepEqual(c.hosts.map((h) => h.domain), ['localhost']);
-  assert.deepEqual(c.listeners.map((l) => [l.type, l.port]), [['c2s', 5222], ['c2s-tls', 5223]]);
+  assert.deepEqual(c.listeners.map((l) => [l.type, l.port]), [['c2s', 5222], ['c2s-tls', 5223], ['http', 5280], ['https', 5443]]);
+  assert.equal(c.http.websocketPath, '/xmpp-websocket');
   assert.equal(c.storage.type, 'sqlite');
   assert.equal(c.limits.maxStanzaBytes, 262144);
   assert.equal(c.tls.requireForClients, true);

@@ -8,11 +8,14 @@ import time from './time/time.js';
 import { createDiscoModule } from './disco/disco.js';
 import roster from './roster/roster.js';
 import presence from './presence/presence.js';
+import offline from './offline/offline.js';
+import blocking from './blocking/blocking.js';
+import privacy from './privacy/privacy.js';
 import vcard from './vcard/vcard.js';
 import privateStorage from './private/private.js';
 import last from './last/last.js';
 import caps from './caps/caps.js';
 
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
-  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, vcard, privateStorage, last, caps] as MagpieModule[];
+  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps] as MagpieModule[];
 }
