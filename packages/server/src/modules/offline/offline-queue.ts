@@ -22,7 +22,7 @@ import type { JID } from '@magpie/core/jid/jid';
 import type { ModuleApi } from '../module.js';
 import type { ClientSession } from '../../session/session.js';
 import { BLOCKING, type BlockingService } from '../im-services/services.js';
-import { KeyedLock } from './keyed-lock.js';
+import { KeyedLock } from '../../util/keyed-lock.js';
 import { withDelay } from './offline-policy.js';
 
 export const STORE = 'offline';

@@ -20,6 +20,7 @@ import type { ScopedStores } from '../module.js';
 import type { SessionRegistry } from '../../session/registry.js';
 import type { Json } from '../../storage/storage.js';
 import { NS_ROSTER, itemElement, queryElement, removedElement } from './roster-xml.js';
+import { KeyedLock } from '../../util/keyed-lock.js';
 
 export const STORE_ITEMS = 'roster';
 export const STORE_PENDING = 'roster-pending';
@@ -48,7 +49,7 @@ export interface RosterManager extends RosterService {
 }
 
 export class RosterStore implements RosterManager {
-  private locks = new Map<string, Promise<void>>();
+  private readonly locks = new KeyedLock();
   private seq = 0;
 
   constructor(private readonly stores: ScopedStores, private readonly sessions: SessionRegistry, readonly maxItems: number) {}
@@ -78,18 +79,8 @@ export class RosterStore implements RosterManager {
 
   // --- RosterManager ---------------------------------------------------------------------------
 
-  async lock<T>(host: string, user: string, fn: () => Promise<T>): Promise<T> {
-    const k = `${host}\u0000${user}`;
-    const prev = this.locks.get(k) ?? Promise.resolve();
-    let release!: () => void;
-    const mine = new Promise<void>((r) => { release = r; });
-    const tail = prev.then(() => mine);
-    this.locks.set(k, tail);
-    await prev;
-    try { return await fn(); } finally {
-      release();
-      if (this.locks.get(k) === tail) this.locks.delete(k);
-    }
+  lock<T>(host: string, user: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(`${host}\u0000${user}`, fn);
   }
 
   async version(host: string, user: string): Promise<string> {

@@ -1,8 +1,6 @@
-// A per-key mutex (one key per account): offline storage reads a quota, appends and updates the
-// byte count as one step, and delivery reads, writes to the session and deletes as one step, so
-// two stores for one account cannot both pass a full quota and two resources that become
-// available together cannot both deliver the same message. In-process only: a cluster would
-// need the storage layer's own locking (see the module's header on the delivery guarantee).
+// A per-key mutex (one key per account) for read-modify-write sequences on one account's data:
+// offline storage (quota check + append; read + deliver + delete) and the roster (version bump +
+// item write + push). In-process only: a cluster needs the storage layer's own locking.
 
 export class KeyedLock {
   private tails = new Map<string, Promise<void>>();
