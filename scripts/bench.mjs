@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const args = process.argv.slice(2);
-const help = args.includes('--help') || args.includes('-h');
+const help = args.includes('--help') || args.includes('-h') || args.some((a) => a.startsWith('--render'));
 
 if (!help && !args.includes('--no-install')) {
   execFileSync('bash', ['scripts/install-peers.sh'], { cwd: root, stdio: 'inherit' });

@@ -5,7 +5,7 @@
 
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { onCleanup, terminate } from './proc.mjs';
+import { assertRunning, onCleanup, terminate } from './proc.mjs';
 
 const WORKER = fileURLToPath(new URL('../load/worker.mjs', import.meta.url));
 
@@ -14,6 +14,7 @@ export class GenPool {
 
   async start() {
     for (let k = 0; k < this.n; k++) {
+      assertRunning();
       const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
       const w = { k, child, pending: new Map(), pid: child.pid };
       child.on('message', (m) => {

@@ -16,11 +16,41 @@ export function cpuMs(pid) {
   return (Number(f[11]) + Number(f[12])) * (1000 / CLK_TCK);
 }
 
-/** CPU time all processes of the machine spent busy (not idle/iowait), in milliseconds. */
-export function systemBusyMs() {
+/**
+ * Machine-wide CPU time in milliseconds from /proc/stat: `busy` (everything but idle and iowait)
+ * and `softirq` (interrupt-context work such as loopback packet processing, which no process is
+ * charged for).
+ */
+export function systemCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
   const total = f.slice(0, 8).reduce((a, b) => a + b, 0); // user nice system idle iowait irq softirq steal
-  return (total - f[3] - f[4]) * (1000 / CLK_TCK);
+  return { busy: (total - f[3] - f[4]) * (1000 / CLK_TCK), softirq: (f[5] + f[6]) * (1000 / CLK_TCK) };
+}
+
+/** CPU time (ms) of every process on the machine: Map pid → { comm, ms }. */
+export function allProcessesCpu() {
+  const out = new Map();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const s = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const comm = s.slice(s.indexOf('(') + 1, s.lastIndexOf(')'));
+      const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
+      out.set(Number(d), { comm, ms: (Number(f[11]) + Number(f[12])) * (1000 / CLK_TCK) });
+    } catch { /* gone */ }
+  }
+  return out;
+}
+
+/** The processes, other than `exclude`, that used the most CPU between two allProcessesCpu() maps. */
+export function topOthers(before, after, exclude, wallS, n = 3) {
+  const rows = [];
+  for (const [pid, a] of after) {
+    if (exclude.has(pid)) continue;
+    const ms = a.ms - (before.get(pid)?.ms ?? 0);
+    if (ms > 0) rows.push({ pid, comm: a.comm, cores: Math.round((ms / 1000 / wallS) * 1000) / 1000 });
+  }
+  return rows.sort((x, y) => y.cores - x.cores).slice(0, n);
 }
 
 /** VmRSS in KiB. */
@@ -75,6 +105,9 @@ export async function waitForPort(port, { timeoutMs = 60000, isAlive = () => tru
 // ---- cleanup registry --------------------------------------------------------------------------
 
 const cleanups = [];
+let shuttingDown = false;
+/** Throws once cleanup has begun, so nothing new is started while everything is being stopped. */
+export function assertRunning() { if (shuttingDown) throw new Error('shutting down'); }
 /** Register an async cleanup; returns a function that runs it (once) and unregisters it. */
 export function onCleanup(fn) {
   let done = false;
@@ -84,6 +117,7 @@ export function onCleanup(fn) {
 }
 /** Run all registered cleanups, newest first, each bounded in time. */
 export async function cleanupAll() {
+  shuttingDown = true;
   while (cleanups.length) {
     const run = cleanups[cleanups.length - 1];
     try { await Promise.race([run(), sleep(20000)]); } catch (e) { console.error('cleanup failed:', e?.message ?? e); }

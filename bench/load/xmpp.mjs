@@ -114,7 +114,7 @@ const header = (domain) => `<?xml version='1.0'?><stream:stream to='${domain}' v
 
 /**
  * Connect, STARTTLS, restart the stream; resolves { sock, reader, features } with the TLS socket
- * and the post-TLS stream features. `directTls` skips STARTTLS (XEP-0368 port).
+ * and the post-TLS stream features.
  */
 async function openSecureStream({ host, port, domain, timeoutMs = 30000 }) {
   const raw = await connectTcp(host, port, timeoutMs);
@@ -154,8 +154,8 @@ export function closeStream(sock, graceMs = 5000) {
 
 /**
  * Log in: STARTTLS, SASL `mechanism` (default SCRAM-SHA-1), bind `resource`. `cache` is a Map
- * username → ScramClientCache shared by all logins of this process. Resolves { sock, jid, reader }
- * with the reader detached and any unread text in `rest`.
+ * username → ScramClientCache shared by all logins of this process. Resolves { sock, jid, rest }:
+ * the TLS socket (no listeners left on it), the bound JID, and any text read past the bind result.
  */
 export async function login({ host, port, domain, username, password, resource, cache, mechanism = 'SCRAM-SHA-1', timeoutMs = 30000 }) {
   const { sock, reader, features } = await openSecureStream({ host, port, domain, timeoutMs });

@@ -10,7 +10,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { alive, comm, findProcesses, onCleanup, portOpen, sleep, terminate, waitForPort } from '../lib/proc.mjs';
+import { alive, assertRunning, comm, findProcesses, onCleanup, portOpen, sleep, terminate, waitForPort } from '../lib/proc.mjs';
 
 const REPO = new URL('../../', import.meta.url).pathname;
 const DOMAIN = 'localhost';
@@ -21,6 +21,7 @@ async function assertFree(...ports) {
 
 /** Spawn a detached process group with stdout/stderr appended to `log`. */
 function spawnLogged(cmd, args, log, env = {}) {
+  assertRunning();
   const fd = openSync(log, 'a');
   try {
     return spawn(cmd, args, { detached: true, stdio: ['ignore', fd, fd], env: { ...process.env, ...env }, cwd: REPO });
@@ -71,8 +72,15 @@ export class Magpie extends Base {
     writeFileSync(this.configFile, JSON.stringify(config, null, 2) + '\n'); // JSON is YAML
     const jsonFile = join(this.dir, 'config.json');
     writeFileSync(jsonFile, JSON.stringify(config));
-    const out = execFileSync(process.execPath, [join(REPO, 'bench/servers/magpie-users.mjs'), jsonFile, String(nUsers), this.ctx.password],
-      { encoding: 'utf8', timeout: 30 * 60000, stdio: ['ignore', 'pipe', 'inherit'] });
+    assertRunning();
+    const child = spawn(process.execPath, [join(REPO, 'bench/servers/magpie-users.mjs'), jsonFile, String(nUsers), this.ctx.password],
+      { stdio: ['ignore', 'pipe', 'inherit'] });
+    const kill = onCleanup(() => terminate(child.pid, { graceMs: 2000 }));
+    let out = '';
+    child.stdout.on('data', (d) => { out += d; });
+    const code = await new Promise((resolve) => child.on('close', resolve));
+    await kill();
+    if (code !== 0) throw new Error(`magpie-users.mjs exited with ${code}`);
     return JSON.parse(out.trim().split('\n').pop());
   }
   async start() {
