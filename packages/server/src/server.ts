@@ -82,6 +82,7 @@ export class MagpieServer implements ServerCore {
       if (l.type === 'http' || l.type === 'https') {
         const server = await listenHttp({ address: l.address, port: l.port, tls: l.type === 'https', certs: this.certs,
           websocketPath: this.config.http.websocketPath, allowedOrigins: this.config.http.allowedOrigins, maxFrameBytes: this.config.limits.maxStanzaBytes,
+          websocketUrl: this.config.http.websocketUrl,
           onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
         this.listeners.push({ type: l.type, server: server as unknown as net.Server });
         this.log.info({ type: l.type, address: l.address, port: boundPort(server), websocket: this.config.http.websocketPath }, 'listening');

@@ -77,6 +77,8 @@ export const ConfigSchema = z.object({
     websocketPath: z.string().startsWith('/').default('/xmpp-websocket'),
     /** Origins allowed to open a WebSocket; empty allows any (SASL authenticates in-band). */
     allowedOrigins: z.array(z.string()).default([]),
+    /** Public WebSocket URL for host-meta (XEP-0156), e.g. behind a proxy; else derived per request. */
+    websocketUrl: z.string().regex(/^wss?:\/\/[^\s]+$/).optional(),
   }).strict().prefault({}),
   /** Where generated certificates and the SQLite database live by default. */
   dataDir: z.string().default('./data'),

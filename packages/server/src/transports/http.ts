@@ -1,6 +1,6 @@
 // The HTTP(S) listener for web clients: XMPP over WebSocket (RFC 7395) at a configurable path,
-// with the `xmpp` subprotocol required (§3.1) and an optional Origin allow-list. Other paths get
-// 404 until BOSH (XEP-0206) and host-meta (XEP-0156) are added. Frames larger than the stanza
+// with the `xmpp` subprotocol required (§3.1) and an optional Origin allow-list, and connection
+// discovery (XEP-0156, ./host-meta.ts). Other paths get 404 until BOSH (XEP-0206) is added. Frames larger than the stanza
 // limit are refused by the WebSocket layer itself (close code 1009).
 
 import http from 'node:http';
@@ -10,6 +10,7 @@ import { WebSocketServer } from 'ws';
 import type { CertificateStore } from '../tls/certificates.js';
 import type { Transport } from './transport.js';
 import { WebSocketTransport } from './websocket.js';
+import { serveHostMeta } from './host-meta.js';
 
 export interface HttpListenerOptions {
   address: string;
@@ -20,11 +21,14 @@ export interface HttpListenerOptions {
   /** Allowed Origin header values; empty: any origin (authentication is in-band SASL, not cookies). */
   allowedOrigins: string[];
   maxFrameBytes: number;
+  /** Public WebSocket URL announced by host-meta (XEP-0156); derived from the request otherwise. */
+  websocketUrl?: string;
   onTlsError?: (err: Error, remoteAddress: string | undefined) => void;
 }
 
 export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<http.Server> {
-  const handler = (_req: http.IncomingMessage, res: http.ServerResponse): void => {
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl })) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   };
