@@ -9,7 +9,7 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, wr
 import { cpus, freemem, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { GenPool, sum } from './lib/gen.mjs';
-import { allProcessesCpu, cleanupAll, cpuMs, onCleanup, rssKiB, sleep, systemCpu, topOthers } from './lib/proc.mjs';
+import { allProcessesCpu, cleanupAll, cpuMs, onCleanup, rssKiB, sleep, systemCpu, topOthers, waitQuiet } from './lib/proc.mjs';
 import { SERVERS } from './servers/servers.mjs';
 import { scenarioPresence } from './scenarios/presence.mjs';
 
@@ -151,23 +151,6 @@ function mergeLatency(snaps) {
   return { samples: n, p50Ms: round(w('p50'), 2), p90Ms: round(w('p90'), 2), p99Ms: round(w('p99'), 2), maxMs: round(Math.max(...snaps.map((s) => s.latency?.max ?? 0)), 2) };
 }
 
-/**
- * The machine is shared: before a measurement wait (bounded) until two consecutive 1-second
- * samples show less than 15% of all cores busy, so a run does not start in the middle of someone
- * else's build. Returns the seconds waited and whether it got quiet.
- */
-async function waitQuiet(maxS) {
-  if (maxS <= 0) return { waitedS: 0, quiet: null };
-  const t0 = performance.now();
-  let calm = 0;
-  while ((performance.now() - t0) / 1000 < maxS) {
-    const a = systemCpu().busy; await sleep(1000); const b = systemCpu().busy;
-    calm = (b - a) / 1000 / cpus().length < 0.15 ? calm + 1 : 0;
-    if (calm >= 2) return { waitedS: round((performance.now() - t0) / 1000, 1), quiet: true };
-  }
-  log(`  the machine stayed busy for ${maxS} s; measuring anyway`);
-  return { waitedS: round((performance.now() - t0) / 1000, 1), quiet: false };
-}
 
 // ---- scenarios ---------------------------------------------------------------------------------
 
@@ -181,7 +164,7 @@ async function scenarioLogins(server, gen, o) {
   });
   if (sum(warm, 'failed')) log(`  warm-up: ${sum(warm, 'failed')} logins failed: ${warm.flatMap((r) => r.errors).slice(0, 2).join(' | ')}`);
   await sleep(1000);
-  const quietBefore = await waitQuiet(o.quietWait);
+  const quietBefore = await waitQuiet(o.quietWait, log);
   const m0 = await meterStart(server, gen);
   const rs = await gen.all('logins', (k) => ({
     users: gen.usersOf(k, 1, users), concurrency: gen.share(o.loginConcurrency, k),
@@ -238,7 +221,7 @@ async function scenarioMessages(server, gen, o) {
   if (sum(rs, 'failed')) log(`  ${sum(rs, 'failed')} clients failed to log in: ${rs.flatMap((r) => r.errors).slice(0, 2).join(' | ')}`);
   if (o.msgRate > 0 && sum(rs, 'mismatched')) throw new Error('the server changed the requested resources; open-loop mode needs them');
   await sleep(1000);
-  const quietBefore = await waitQuiet(o.quietWait);
+  const quietBefore = await waitQuiet(o.quietWait, log);
   const mode = o.msgRate > 0 ? 'rate' : 'window';
   await gen.all('msgStart', (k) => ({ mode, window: Math.max(1, gen.share(o.msgWindow, k)), rate: gen.share(o.msgRate, k), globalUsers: o.clients, resource: 'm' }));
   await sleep(o.msgWarmup * 1000);

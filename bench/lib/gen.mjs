@@ -10,12 +10,13 @@ import { assertRunning, onCleanup, terminate } from './proc.mjs';
 const WORKER = fileURLToPath(new URL('../load/worker.mjs', import.meta.url));
 
 export class GenPool {
-  constructor(n) { this.n = n; this.workers = []; this.seq = 0; }
+  /** `worker`: the generator script each child process runs (worker.mjs by default). */
+  constructor(n, worker = WORKER) { this.n = n; this.worker = worker; this.workers = []; this.seq = 0; }
 
   async start() {
     for (let k = 0; k < this.n; k++) {
       assertRunning();
-      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
+      const child = fork(this.worker, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
       const w = { k, child, pending: new Map(), pid: child.pid };
       child.on('message', (m) => {
         if (m?.ready) { w.ready?.(); return; }

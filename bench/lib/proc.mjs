@@ -4,6 +4,7 @@
 
 import { readFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
+import { cpus } from 'node:os';
 
 export const CLK_TCK = 100; // getconf CLK_TCK on Linux/x86_64
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -136,4 +137,23 @@ export async function terminate(pid, { group = false, graceMs = 8000 } = {}) {
   if (alive(pid)) sig('SIGKILL');
   if (group) sig('SIGKILL'); // anything left in the group
   for (let i = 0; i < 50 && alive(pid); i++) await sleep(100);
+}
+
+/**
+ * The machine is shared: before a measurement wait (bounded) until two consecutive 1-second
+ * samples show less than 15% of all cores busy, so a run does not start in the middle of someone
+ * else's build. Returns the seconds waited and whether it got quiet (null: no wait asked).
+ */
+export async function waitQuiet(maxS, log = () => {}) {
+  if (maxS <= 0) return { waitedS: 0, quiet: null };
+  const t0 = performance.now();
+  const waited = () => Math.round((performance.now() - t0) / 100) / 10;
+  let calm = 0;
+  while ((performance.now() - t0) / 1000 < maxS) {
+    const a = systemCpu().busy; await sleep(1000); const b = systemCpu().busy;
+    calm = (b - a) / 1000 / cpus().length < 0.15 ? calm + 1 : 0;
+    if (calm >= 2) return { waitedS: waited(), quiet: true };
+  }
+  log(`  the machine stayed busy for ${maxS} s; measuring anyway`);
+  return { waitedS: waited(), quiet: false };
 }

@@ -18,38 +18,11 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GenPool, sum } from '../lib/gen.mjs';
-import { assertRunning, cpuMs, onCleanup, sleep, systemCpu, terminate } from '../lib/proc.mjs';
+import { assertRunning, cpuMs, onCleanup, sleep, systemCpu, terminate, waitQuiet } from '../lib/proc.mjs';
 
 const WORKER = fileURLToPath(new URL('../load/presence-worker.mjs', import.meta.url));
 const ROSTERS = fileURLToPath(new URL('../servers/magpie-rosters.mjs', import.meta.url));
 const round = (x, d = 1) => (x === null || x === undefined || !Number.isFinite(x) ? null : Math.round(x * 10 ** d) / 10 ** d);
-
-/** GenPool over presence-worker.mjs instead of worker.mjs. */
-class PresencePool extends GenPool {
-  async start() {
-    for (let k = 0; k < this.n; k++) {
-      assertRunning();
-      const child = fork(WORKER, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=2048'] });
-      const w = { k, child, pending: new Map(), pid: child.pid };
-      child.on('message', (m) => {
-        if (m?.ready) { w.ready?.(); return; }
-        const p = w.pending.get(m?.id);
-        if (!p) return;
-        w.pending.delete(m.id);
-        clearTimeout(p.timer);
-        if (m.ok) p.resolve(m); else p.reject(new Error(`presence worker ${k}: ${m.error}`));
-      });
-      child.on('exit', (code, sig) => {
-        for (const p of w.pending.values()) { clearTimeout(p.timer); p.reject(new Error(`presence worker ${k} exited (${code ?? sig})`)); }
-        w.pending.clear();
-        w.exited = true;
-      });
-      await new Promise((resolve, reject) => { w.ready = resolve; child.once('error', reject); setTimeout(() => reject(new Error('presence worker did not start')), 15000); });
-      w.stop = onCleanup(() => terminate(child.pid, { graceMs: 2000 }));
-      this.workers.push(w);
-    }
-  }
-}
 
 let pool = null;
 const rostersWritten = new Set();
@@ -91,17 +64,6 @@ async function writeMagpieRosters(server, total, half) {
   return JSON.parse(out.trim().split('\n').pop());
 }
 
-async function waitQuiet(maxS) {
-  if (maxS <= 0) return { waitedS: 0, quiet: null };
-  const t0 = performance.now();
-  let calm = 0;
-  while ((performance.now() - t0) / 1000 < maxS) {
-    const a = systemCpu().busy; await sleep(1000); const b = systemCpu().busy;
-    calm = (b - a) / 1000 / cpus().length < 0.15 ? calm + 1 : 0;
-    if (calm >= 2) return { waitedS: round((performance.now() - t0) / 1000, 1), quiet: true };
-  }
-  return { waitedS: round((performance.now() - t0) / 1000, 1), quiet: false };
-}
 
 const genUs = (snaps) => snaps.reduce((a, s) => a + s.cpu.user + s.cpu.system, 0);
 async function snapshot(server) {
@@ -133,7 +95,7 @@ export async function scenarioPresence(server, _gen, o) {
   }
   await server.start();
 
-  if (!pool) { pool = new PresencePool(o.procs); await pool.start(); }
+  if (!pool) { pool = new GenPool(o.procs, WORKER); await pool.start(); }
   await pool.all('config', () => ({ name: server.name, host: server.host, port: server.port, domain: server.domain, password: o.password }));
 
   // Unmeasured warm-up: every account logs in once without presence (generator SCRAM cache,
