@@ -10,7 +10,7 @@ import blocking from '@magpie/server/modules/blocking/blocking';
 import offline from '@magpie/server/modules/offline/offline';
 import { startTestServer, type TestServer } from '../support/server.js';
 import type { RawClient } from '../support/raw-client.js';
-import { IM_MODULES, befriend, errorCondition, iq, isPresence, login, none, presenceSync, sleep, take } from './roster-helpers.js';
+import { IM_MODULES, befriend, errorCondition, iq, isPresence, login, none, presenceSync, sleep, take, chat, byId, noneSince } from './roster-helpers.js';
 
 const NS_B = 'urn:xmpp:blocking';
 const modules = [...IM_MODULES, blocking, offline] as MagpieModule[];
@@ -30,14 +30,6 @@ async function pushed(c: RawClient): Promise<{ op: string; jids: string[]; el: E
   return { op: p.name, jids: p.getChildren('item').map((i) => i.attr('jid')!), el };
 }
 const isBlockingPush = (e: Element) => e.name === 'iq' && e.attr('type') === 'set' && !!e.getChildByNs(NS_B);
-const chat = (to: string, id: string, body = id) => `<message to='${to}' type='chat' id='${id}'><body>${body}</body></message>`;
-const byId = (id: string) => (e: Element) => e.attr('id') === id;
-/** Assert that nothing matching `pred` arrived at `c` after element index `mark` (waiting `ms` first). */
-async function noneSince(c: RawClient, mark: number, pred: (e: Element) => boolean, what: string, ms = 300): Promise<void> {
-  await sleep(ms);
-  const e = c.elements.slice(mark).find(pred);
-  assert.equal(e, undefined, `unexpected ${what}: ${e?.toString()}`);
-}
 
 async function setup(): Promise<TestServer> {
   const ts = await startTestServer({}, { modules });

@@ -10,7 +10,7 @@ import blocking from '@magpie/server/modules/blocking/blocking';
 import privacy from '@magpie/server/modules/privacy/privacy';
 import { startTestServer, type TestServer } from '../support/server.js';
 import type { RawClient } from '../support/raw-client.js';
-import { IM_MODULES, befriend, errorCondition, iq, isPresence, itemXml, login, presenceSync, rosterSet, sleep, take } from './roster-helpers.js';
+import { IM_MODULES, befriend, errorCondition, iq, isPresence, itemXml, login, presenceSync, rosterSet, sleep, take, chat, byId, noneSince } from './roster-helpers.js';
 
 const NS_P = 'jabber:iq:privacy';
 const NS_B = 'urn:xmpp:blocking';
@@ -40,13 +40,6 @@ async function listOf(c: RawClient, name: string): Promise<string[]> {
 }
 const privacyPush = (name: string) => (e: Element) => e.name === 'iq' && e.attr('type') === 'set' && e.getChild('query', NS_P)?.getChild('list')?.attr('name') === name;
 const blockPush = (e: Element) => e.name === 'iq' && e.attr('type') === 'set' && !!e.getChildByNs(NS_B);
-const chat = (to: string, id: string) => `<message to='${to}' type='chat' id='${id}'><body>${id}</body></message>`;
-const byId = (id: string) => (e: Element) => e.attr('id') === id;
-async function noneSince(c: RawClient, mark: number, pred: (e: Element) => boolean, what: string, ms = 300): Promise<void> {
-  await sleep(ms);
-  const e = c.elements.slice(mark).find(pred);
-  assert.equal(e, undefined, `unexpected ${what}: ${e?.toString()}`);
-}
 
 async function setup(): Promise<TestServer> {
   const ts = await startTestServer({}, { modules });

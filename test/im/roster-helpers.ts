@@ -120,3 +120,13 @@ export async function befriend(ts: TestServer, a: string, b: string): Promise<vo
   ca.destroy(); cb.destroy();
   await sleep(100);
 }
+
+/** A chat message whose id is also its body unless a body is given. */
+export const chat = (to: string, id: string, body = id): string => `<message to='${to}' type='chat' id='${id}'><body>${body}</body></message>`;
+export const byId = (id: string) => (e: Element): boolean => e.attr('id') === id;
+/** Assert that nothing matching `pred` arrived at `c` after element index `mark` (waiting `ms` first). */
+export async function noneSince(c: RawClient, mark: number, pred: (e: Element) => boolean, what: string, ms = 300): Promise<void> {
+  await sleep(ms);
+  const e = c.elements.slice(mark).find(pred);
+  assert.equal(e, undefined, `unexpected ${what}: ${e?.toString()}`);
+}
