@@ -89,3 +89,26 @@ describe('routing', () => {
     assert.equal((await a.next((el) => el.attr('id') === 'x14' || el.attr('id') === 'x15')).attr('id'), 'x15');
   });
 });
+
+describe('module failures', () => {
+  it('a module hook that throws during stream negotiation ends that stream with internal-server-error, not the server', async () => {
+    const { defineModule } = await import('@magpie/server/modules/module');
+    let armed = true;
+    const faulty = defineModule({
+      manifest: { name: 'faulty', description: 'throws from a features hook once', specs: [], defaultEnabled: true },
+      setup(api) { api.hook('stream/features', () => { if (armed) { armed = false; throw new Error('module bug'); } }); },
+    });
+    const ts = await startTestServer({}, { modules: [faulty as never] });
+    try {
+      await ts.addUser('alice', 'pw');
+      const c = await RawClient.connect(ts.port);
+      c.open();
+      const e = await c.next((el) => el.name === 'error');
+      assert.ok(e.getChild('internal-server-error', 'urn:ietf:params:xml:ns:xmpp-streams'));
+      await c.waitClosed();
+      const d = await RawClient.connect(ts.port);
+      assert.match(await d.login('alice', 'pw'), /^alice@localhost\//, 'the server is still up');
+      d.destroy();
+    } finally { await ts.stop(); }
+  });
+});

@@ -100,7 +100,7 @@ export class C2SStream {
     if (this.server.stopping) return this.fatal(new StreamError('system-shutdown'));
     this.host = host;
     this.state = 'negotiating';
-    void this.sendFeatures();
+    this.background(this.sendFeatures(), 'stream features');
   }
 
   private sendHeader(from: string, to: string | undefined): void {
@@ -147,13 +147,13 @@ export class C2SStream {
     // everything after <starttls/> in the same read is discarded by the restart.
     if (el.name === 'starttls' && el.xmlns === NS.TLS && this.state === 'negotiating' && !this.authenticated && this.queue.length === 0 && !this.pumping) {
       this.parser.reset();
-      void this.startTls();
+      this.background(this.startTls(), 'STARTTLS');
       return;
     }
     this.queue.push(el);
     // Back-pressure: stop reading while a fast sender is ahead of processing.
     if (this.queue.length > MAX_QUEUE && !this.paused) { this.paused = true; this.transport.pause(); }
-    if (!this.pumping) void this.pump();
+    if (!this.pumping) this.background(this.pump(), 'element processing');
   }
 
   private async pump(): Promise<void> {
@@ -231,7 +231,7 @@ export class C2SStream {
         this.anonymous = anonymous;
         this.sasl = undefined;
         this.restart();
-        void server.hooks.emit('session/authenticated', { host: this.host!.domain, username, streamId: this.id, mechanism });
+        this.background(server.hooks.emit('session/authenticated', { host: this.host!.domain, username, streamId: this.id, mechanism }), 'session/authenticated');
       },
       onGiveUp: () => this.close(),
     };
@@ -308,6 +308,18 @@ export class C2SStream {
 
   private streamHandle() {
     return { id: this.id, host: this.host?.domain ?? '', send: (el: Element) => this.write(el), authenticated: this.authenticated, username: this.username };
+  }
+
+  /**
+   * Work started from a socket callback: a failure (a module's hook that throws) must end this
+   * stream with internal-server-error and a log line, never reach the process as an unhandled
+   * rejection (which would stop the whole server).
+   */
+  private background(p: Promise<unknown>, what: string): void {
+    p.catch((e) => {
+      this.log.error({ err: e, during: what }, 'stream task failed');
+      this.fatal(new StreamError('internal-server-error'));
+    });
   }
 
   // --- closing (RFC 6120 §4.4) ----------------------------------------------------------------
