@@ -184,3 +184,22 @@ describe('blocking command (XEP-0191)', () => {
     } finally { await ts.stop(); }
   });
 });
+
+describe('account deletion', () => {
+  it('closes the account\'s sessions, and a recreated account starts with an empty blocklist', async () => {
+    const ts = await startTestServer({}, { modules });
+    try {
+      await ts.addUser('alice', 'pw');
+      const a = await login(ts, 'alice', 'r1');
+      await iq(a, 'set', `<block xmlns='urn:xmpp:blocking'><item jid='spam@localhost'/></block>`);
+      await ts.server.accounts.delete('localhost', 'alice');
+      await a.waitText(/not-authorized/);
+      await a.waitClosed();
+      await ts.addUser('alice', 'pw2');
+      const b = await login(ts, 'alice', 'r2', 'pw2');
+      const list = await iq(b, 'get', `<blocklist xmlns='urn:xmpp:blocking'/>`);
+      assert.deepEqual(list.getChild('blocklist', 'urn:xmpp:blocking')!.getChildren('item').map((i) => i.attr('jid')), []);
+      b.destroy();
+    } finally { await ts.stop(); }
+  });
+});

@@ -70,7 +70,16 @@ export class MagpieServer implements ServerCore {
       { log: (level: string, msg: string, obj?: object) => this.log[level as 'info'](obj ?? {}, msg) });
     }
     const digestHosts = new Set(this.config.hosts.filter((h) => h.auth.digestMd5).map((h) => h.domain));
-    this.accounts = new AccountService(this.storage.accounts, { digestMd5Hosts: digestHosts });
+    this.accounts = new AccountService(this.storage.accounts, {
+      digestMd5Hosts: digestHosts,
+      onChange: async (change, host, username) => {
+        if (change === 'deleted') {
+          // A deleted account's live sessions must not stay logged in.
+          for (const s of [...this.sessions.resources(`${username}@${host}`)]) s.close(new StreamError('not-authorized', 'the account was deleted'));
+        }
+        await this.hooks.emit(change === 'created' ? 'account/created' : 'account/deleted', { host, username });
+      },
+    });
   }
 
   async start(): Promise<void> {

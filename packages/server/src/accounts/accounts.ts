@@ -17,6 +17,8 @@ export interface AccountServiceOptions {
   /** Hosts on which DIGEST-MD5 is enabled: the realm is the host's domain. */
   digestMd5Hosts?: Set<string>;
   cacheSize?: number;
+  /** Told after an account is created or deleted (the server fires account/created, account/deleted). */
+  onChange?: (change: 'created' | 'deleted', host: string, user: string) => Promise<void> | void;
 }
 
 export class AccountExistsError extends Error {}
@@ -45,6 +47,7 @@ export class AccountService {
     const user = AccountService.normalizeUser(username);
     if (!(await this.store.create(host, user, await this.credentialsFor(host, user, password)))) throw new AccountExistsError(`${user}@${host} already exists`);
     this.remember(host, user, true);
+    await this.opts.onChange?.('created', host, user);
   }
 
   async setPassword(host: string, username: string, password: string): Promise<boolean> {
@@ -56,6 +59,7 @@ export class AccountService {
     const user = AccountService.normalizeUser(username);
     const ok = await this.store.delete(host, user);
     this.exists.delete(host + '\0' + user);
+    if (ok) await this.opts.onChange?.('deleted', host, user);
     return ok;
   }
 
