@@ -7,6 +7,7 @@ need=()
 command -v prosody >/dev/null 2>&1 || need+=(prosody)
 command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
 /usr/bin/python3 -c 'import slixmpp' >/dev/null 2>&1 || need+=(python3-slixmpp)
+/usr/bin/python3 -c 'import aiohttp' >/dev/null 2>&1 || need+=(python3-aiohttp)   # slixmpp's HTTP upload (XEP-0363)
 command -v go-sendxmpp >/dev/null 2>&1 || need+=(go-sendxmpp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # test CAs and client certificates
 if [ ${#need[@]} -eq 0 ]; then echo "peers: all present"; exit 0; fi

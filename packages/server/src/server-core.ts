@@ -10,6 +10,7 @@ import type { AccountService } from './accounts/accounts.js';
 import type { AuthThrottle } from './stream/auth-throttle.js';
 import type { Router } from './router/router.js';
 import type { Storage } from './storage/storage.js';
+import type { HttpRoutes } from './transports/http-routes.js';
 
 export interface ServerCore {
   readonly config: Config;
@@ -21,6 +22,8 @@ export interface ServerCore {
   readonly accounts: AccountService;
   readonly throttle: AuthThrottle;
   readonly storage: Storage;
+  /** HTTP paths modules serve on the web listeners. */
+  readonly httpRoutes: HttpRoutes;
   hostConfig(domain: string): HostConfig | undefined;
   isLocalHost(domain: string): boolean;
   /** Is shutting down: refuse new streams. */

@@ -18,6 +18,7 @@ import type { ServerCore } from './server-core.js';
 import { listenTcp } from './transports/tcp.js';
 import { listenHttp, boundPort } from './transports/http.js';
 import type { Transport } from './transports/transport.js';
+import { HttpRoutes } from './transports/http-routes.js';
 import { C2SStream } from './stream/c2s.js';
 import { DiscoRegistry } from './modules/disco-registry.js';
 import { Metrics } from './modules/metrics.js';
@@ -34,6 +35,7 @@ export class MagpieServer implements ServerCore {
   readonly throttle: AuthThrottle;
   readonly disco = new DiscoRegistry();
   readonly metrics = new Metrics();
+  readonly httpRoutes = new HttpRoutes();
   readonly log: Logger;
   certs!: CertificateStore;
   storage!: Storage;
@@ -91,9 +93,11 @@ export class MagpieServer implements ServerCore {
       if (l.type === 'http' || l.type === 'https') {
         const server = await listenHttp({ address: l.address, port: l.port, tls: l.type === 'https', certs: this.certs,
           websocketPath: this.config.http.websocketPath, allowedOrigins: this.config.http.allowedOrigins, maxFrameBytes: this.config.limits.maxStanzaBytes,
-          websocketUrl: this.config.http.websocketUrl,
+          websocketUrl: this.config.http.websocketUrl, routes: this.httpRoutes,
+          onRouteError: (e) => this.log.error({ err: e }, 'HTTP handler failed'),
           onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
         this.listeners.push({ type: l.type, server: server as unknown as net.Server });
+        this.httpRoutes.ports[l.type] ??= boundPort(server);
         this.log.info({ type: l.type, address: l.address, port: boundPort(server), websocket: this.config.http.websocketPath }, 'listening');
         continue;
       }

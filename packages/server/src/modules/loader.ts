@@ -111,6 +111,8 @@ export class ModuleLoader {
         undo.push(() => { this.services.delete(service); });
       },
       service: <T extends object>(service: string) => this.services.get(service) as T | undefined,
+      http: (prefix, handler) => { undo.push(core.httpRoutes.add(prefix, handler)); },
+      httpPorts: () => ({ ...core.httpRoutes.ports }),
     };
     return api as ModuleApi<never>;
   }

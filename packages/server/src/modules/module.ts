@@ -12,6 +12,7 @@ import type { ArchiveStore, KeyValueStore, MapStore } from '../storage/storage.j
 import type { SessionRegistry } from '../session/registry.js';
 import type { Config } from '../config/schema.js';
 import type { AccountService } from '../accounts/accounts.js';
+import type { HttpHandler } from '../transports/http-routes.js';
 
 export interface SpecSupport {
   /** 'XEP-0199', 'RFC 6120', ... */
@@ -78,6 +79,10 @@ export interface ModuleApi<O = unknown> {
   /** A service another module provides; undefined when that module is not loaded. Name it in
       manifest.depends when it is required, so the loader starts the provider first. */
   service<T extends object>(service: string): T | undefined;
+  /** Serve every HTTP path under `prefix` on the HTTP(S) listeners (XEP-0363 files, …). */
+  http(prefix: string, handler: HttpHandler): void;
+  /** Bound ports of the HTTP and HTTPS listeners (undefined when not configured). */
+  httpPorts(): { http?: number; https?: number };
 }
 
 export interface MagpieModule<O extends z.ZodTypeAny = z.ZodTypeAny> {

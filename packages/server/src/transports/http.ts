@@ -11,6 +11,7 @@ import type { CertificateStore } from '../tls/certificates.js';
 import type { Transport } from './transport.js';
 import { WebSocketTransport } from './websocket.js';
 import { serveHostMeta } from './host-meta.js';
+import type { HttpRoutes } from './http-routes.js';
 
 export interface HttpListenerOptions {
   address: string;
@@ -24,10 +25,14 @@ export interface HttpListenerOptions {
   /** Public WebSocket URL announced by host-meta (XEP-0156); derived from the request otherwise. */
   websocketUrl?: string;
   onTlsError?: (err: Error, remoteAddress: string | undefined) => void;
+  /** Paths served by modules (./http-routes.ts), asked first. */
+  routes?: HttpRoutes;
+  onRouteError?: (err: unknown) => void;
 }
 
 export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<http.Server> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    if (opts.routes?.handle(req, res, opts.tls, (e) => opts.onRouteError?.(e))) return;
     if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl })) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
