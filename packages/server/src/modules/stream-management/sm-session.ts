@@ -53,7 +53,10 @@ export class SmSession {
       });
       return;
     }
-    if (this.queue.length >= this.opts.requestAfter && !this.requestOutstanding) queueMicrotask(() => this.request());
+    if (this.queue.length >= this.opts.requestAfter && !this.requestOutstanding) {
+      this.requestOutstanding = true; // one <r/> for a burst, not one per stanza
+      queueMicrotask(() => this.request());
+    }
   }
 
   /** Send <r/> (after the stanza being written, hence the microtask in onOutbound). */

@@ -11,6 +11,7 @@
 
 import { z } from 'zod';
 import { xml } from '@magpie/core/xml/element';
+import { StreamError } from '@magpie/core/protocol/errors';
 import { LocalClientSession, type StreamEnding } from '../../stream/client-session.js';
 import type { ClientSession } from '../../session/session.js';
 import type { NegotiationEvent } from '../../hooks/events.js';
@@ -148,9 +149,20 @@ export default defineModule({
       return true;
     }
 
-    api.hook('session/closed', async ({ session }) => {
+    // Death-policy runs still writing to storage, awaited before the module unloads.
+    const running = new Set<Promise<void>>();
+    api.hook('session/closed', ({ session }) => {
       const sm = smOf(session);
-      if (!sm || !active.delete(sm)) return;
+      if (!sm || !active.has(sm)) return undefined;
+      const p = ended(session, sm)
+        .catch((e) => api.log.error({ err: e, jid: session.jid.toString() }, 'stream management cleanup failed'))
+        .finally(() => running.delete(p));
+      running.add(p);
+      return undefined; // not awaited by the bus: other session/closed handlers need not wait
+    });
+
+    async function ended(session: ClientSession, sm: SmSession): Promise<void> {
+      active.delete(sm);
       if (sm.expiry) clearTimeout(sm.expiry);
       if (byId.delete(sm.id) && opts.rememberExpired > 0) {
         expired.set(sm.id, { h: sm.inbound, host: session.host, username: session.username, at: Date.now() });
@@ -161,7 +173,7 @@ export default defineModule({
       m.unacked.inc(items.length);
       const outcome = await handleUnacked(api as never, session, items);
       session.log.info(outcome, 'unacknowledged stanzas handled');
-    });
+    }
 
     // Periodic <r/> while anything is unacknowledged, so a silent client still lets us trim.
     const every = opts.requestIntervalSeconds * 1000;
@@ -171,11 +183,16 @@ export default defineModule({
       for (const [id, e] of expired) { if (now - e.at < opts.maxResumeSeconds * 1000) break; expired.delete(id); }
     });
 
-    api.onUnload(() => {
-      for (const sm of active) {
-        if (sm.expiry) clearTimeout(sm.expiry);
-        if (sm.session.suspended) sm.session.close();
-      }
+    // At shutdown hibernated sessions end like expired ones (their stanzas stored or bounced)
+    // while storage is still open; streams closed by the shutdown are waited for too.
+    const endAll = async (): Promise<void> => {
+      for (const sm of [...active]) if (sm.session.suspended) sm.session.close(new StreamError('system-shutdown'));
+      await Promise.allSettled([...running]);
+    };
+    api.hook('server/stopping', endAll);
+    api.onUnload(async () => {
+      await endAll();
+      for (const sm of active) if (sm.expiry) clearTimeout(sm.expiry);
     });
   },
 });
