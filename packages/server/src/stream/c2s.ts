@@ -3,7 +3,9 @@
 // checks of §8 (stanza kinds, `from` stamping, addressing) before the router takes over.
 // Elements are processed strictly in arrival order through a queue, because SASL and routing
 // are asynchronous; a stream restart (after TLS or SASL) empties the queue and the parser so no
-// element received before the restart is ever processed after it.
+// element received before the restart is ever processed after it. When the stream ends, a
+// module may keep its session alive instead (the session's `hibernation` callback, XEP-0198)
+// and a later stream may `adopt` it ('session/suspended', 'session/resumed').
 
 import { randomBytes } from 'node:crypto';
 import { Element, xml } from '@magpie/core/xml/element';
