@@ -35,7 +35,13 @@ export interface NegotiationEvent {
   element: Element;
   session?: ClientSession;
   /** Low-level access for stream-level features. */
-  stream: { id: string; host: string; send(el: Element): void; authenticated: boolean; username?: string };
+  stream: {
+    id: string; host: string; send(el: Element): void; authenticated: boolean; username?: string;
+    /** Take over a session of the same account on this authenticated, unbound stream (XEP-0198
+        resumption); a stream still holding it is closed with <conflict/>. `greet` runs once the
+        session is attached, before anything else is written. False when not allowed. */
+    adopt(session: ClientSession, greet: () => void): boolean;
+  };
 }
 export interface AccountEvent { host: string; username: string }
 
@@ -59,6 +65,11 @@ export interface EventMap extends
   'session/unavailable': SessionEvent;
   /** After the session was unregistered; presence modules broadcast unavailable here. */
   'session/closed': SessionClosedEvent;
+  /** The session's connection is gone but a module keeps it for resumption (XEP-0198): it stays
+      registered with its presence; 'session/closed' follows if it is never resumed. */
+  'session/suspended': SessionEvent;
+  /** A kept session was attached to a new stream (XEP-0198 resumption). */
+  'session/resumed': SessionEvent;
   'stream/features': FeaturesEvent;
   'stream/negotiation': NegotiationEvent;
   'account/created': AccountEvent;
@@ -76,7 +87,7 @@ type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType
 const FIXED: Record<FixedEvent, true> = {
   'message/offline': true, 'route/remote': true, 'route/component': true,
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
-  'session/closed': true, 'stream/features': true, 'stream/negotiation': true,
+  'session/closed': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
 };
 

@@ -31,6 +31,8 @@ export interface ClientSession {
   /** Close the stream, with a stream error when given. */
   close(error?: StreamError): void;
   readonly closed: boolean;
+  /** XEP-0198: the connection is gone and the session waits for resumption. */
+  readonly suspended: boolean;
 }
 
 /** Where a routed stanza came from. */

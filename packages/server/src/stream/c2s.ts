@@ -3,7 +3,9 @@
 // checks of §8 (stanza kinds, `from` stamping, addressing) before the router takes over.
 // Elements are processed strictly in arrival order through a queue, because SASL and routing
 // are asynchronous; a stream restart (after TLS or SASL) empties the queue and the parser so no
-// element received before the restart is ever processed after it.
+// element received before the restart is ever processed after it. When the stream ends, a
+// module may keep its session alive instead (the session's `hibernation` callback, XEP-0198)
+// and a later stream may `adopt` it ('session/suspended', 'session/resumed').
 
 import { randomBytes } from 'node:crypto';
 import { Element, xml } from '@magpie/core/xml/element';
@@ -18,7 +20,8 @@ import { parseVersion, validLang } from './stream-header.js';
 import { webSocketFraming, xmlStreamFraming, type Framing, type InputFramer } from './framing.js';
 import { SaslNegotiation, offeredMechanisms } from './sasl-negotiation.js';
 import { bindResource } from './resource-binding.js';
-import { LocalClientSession } from './client-session.js';
+import { LocalClientSession, type SessionStream, type StreamEnding } from './client-session.js';
+import type { ClientSession } from '../session/session.js';
 
 type State = 'header' | 'negotiating' | 'ready' | 'closing' | 'closed';
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
@@ -258,6 +261,7 @@ export class C2SStream {
       if (r !== undefined) return;
       throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not a stanza`);
     }
+    for (const f of session.inbound) f(el);
     // `from`: the server stamps the full JID; a client may only claim its own full or bare JID.
     const claimed = el.attrs.from;
     if (claimed !== undefined && claimed !== session.jid.toString()) {
@@ -274,7 +278,7 @@ export class C2SStream {
     }
     // Legacy session establishment (RFC 3921 §3, kept optional by RFC 6121 Appendix E): a no-op.
     if (el.name === 'iq' && type === 'set' && el.getChild('session', NS.SESSION) && (el.attrs.to === undefined || el.attrs.to === this.host!.domain)) {
-      this.write(xml('iq', NS.CLIENT, { type: 'result', id: el.attrs.id, from: this.host!.domain, to: session.jid.toString() }));
+      session.sendRaw(xml('iq', NS.CLIENT, { type: 'result', id: el.attrs.id, from: this.host!.domain, to: session.jid.toString() }));
       return;
     }
     let to: JID | undefined;
@@ -291,14 +295,14 @@ export class C2SStream {
     if (!reply) return;
     reply.attrs.from = this.host!.domain; // the server generated it (RFC 6120 §8.3.1)
     if (el.attrs.to) reply.attrs.from = el.attrs.to;
-    if (this.session) reply.attrs.to = this.session.jid.toString();
+    if (this.session) { reply.attrs.to = this.session.jid.toString(); this.session.sendRaw(reply); return; }
     this.write(reply);
   }
 
   // --- output ---------------------------------------------------------------------------------
 
   write(el: Element): void {
-    if (this.state === 'closed') return;
+    if (this.state === 'closed' || this.state === 'closing') return;
     this.transport.write(this.framing.element(el));
     if (this.transport.bufferedBytes > this.server.config.limits.maxOutboundBuffer) {
       this.log.warn({ buffered: this.transport.bufferedBytes }, 'client is not reading; closing');
@@ -307,7 +311,29 @@ export class C2SStream {
   }
 
   private streamHandle() {
-    return { id: this.id, host: this.host?.domain ?? '', send: (el: Element) => this.write(el), authenticated: this.authenticated, username: this.username };
+    return { id: this.id, host: this.host?.domain ?? '', send: (el: Element) => this.write(el), authenticated: this.authenticated, username: this.username,
+      adopt: (s: ClientSession, greet: () => void) => this.adopt(s, greet) };
+  }
+
+  /**
+   * Take over a live or suspended session of the same account (XEP-0198 resumption) on this
+   * authenticated, not yet bound stream. A stream still holding it loses it and is closed with
+   * <conflict/> (XEP-0198 §5). `greet` runs once attached, before any other output.
+   */
+  private adopt(s: ClientSession, greet: () => void): boolean {
+    if (!(s instanceof LocalClientSession) || s.closed || this.session || !this.authenticated || this.state !== 'negotiating') return false;
+    if (s.username !== this.username || s.host !== this.host?.domain) return false;
+    const prev = s.attach(this);
+    if (prev instanceof C2SStream && prev !== this) {
+      prev.session = undefined;
+      prev.close(new StreamError('conflict', 'the session was resumed on another connection'));
+    }
+    this.session = s;
+    this.state = 'ready';
+    this.log = this.log.child({ jid: s.jid.toString() });
+    greet();
+    this.background(this.server.hooks.emit('session/resumed', { session: s }), 'session/resumed');
+    return true;
   }
 
   /**
@@ -339,7 +365,7 @@ export class C2SStream {
     this.transport.write(this.framing.close);
     this.state = 'closing';
     this.parser.stop();
-    this.unregister(err, err ? err.condition : 'closed by server');
+    this.unregister({ cause: 'server-closed', error: err, reason: err ? err.condition : 'closed by server' });
     // Wait briefly for the peer's </stream:stream> (RFC 6120 §4.4), then drop the connection.
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
@@ -350,7 +376,7 @@ export class C2SStream {
     if (this.state === 'closing') { this.transport.end(); return; }
     this.transport.write(this.framing.close);
     this.state = 'closing';
-    this.unregister(undefined, 'closed by client');
+    this.unregister({ cause: 'client-closed', reason: 'closed by client' });
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
     this.closeTimer.unref();
@@ -362,16 +388,28 @@ export class C2SStream {
     this.state = 'closed';
     this.parser.stop();
     this.queue.length = 0;
-    if (!wasClosing) this.unregister(undefined, err ? `connection error: ${err.message}` : 'connection lost');
+    if (!wasClosing) this.unregister({ cause: 'lost', reason: err ? `connection error: ${err.message}` : 'connection lost' });
   }
 
-  private unregister(error: StreamError | undefined, reason: string): void {
+  private unregister(ending: StreamEnding): void {
     const s = this.session;
     if (!s || s.closed) return;
-    s.markClosed();
-    this.server.sessions.remove(s);
-    this.log.info({ reason }, 'session ended');
-    void this.server.hooks.emit('session/closed', { session: s, error, reason }).catch((e) => this.log.error({ err: e }, 'session/closed handler failed'));
+    if (s.hibernation?.(ending)) {
+      // Kept registered with its presence; it ends when the module closes it (or it resumes).
+      const server = this.server;
+      const log = this.log;
+      const placeholder: SessionStream = {
+        write: () => {},
+        close: (error) => endSession(server, s, log, error, 'hibernation ended'),
+        transport: { secure: this.transport.secure, remoteAddress: this.transport.remoteAddress },
+      };
+      s.suspend(placeholder);
+      this.session = undefined;
+      log.info({ reason: ending.reason }, 'session suspended');
+      void server.hooks.emit('session/suspended', { session: s }).catch((e) => log.error({ err: e }, 'session/suspended handler failed'));
+      return;
+    }
+    endSession(this.server, s, this.log, ending.error, ending.reason);
   }
 
   /** Keepalive sweep (called by the server's timer): negotiation and idle timeouts. */
@@ -384,7 +422,16 @@ export class C2SStream {
     if (this.pingOutstanding && idle > (l.idleTimeout + l.pingTimeout) * 1000) return this.fatal(new StreamError('connection-timeout'));
     if (!this.pingOutstanding && this.session && idle > l.idleTimeout * 1000) {
       this.pingOutstanding = true;
-      this.write(xml('iq', NS.CLIENT, { type: 'get', id: 'keepalive-' + now, from: this.host!.domain, to: this.session.jid.toString() }, xml('ping', NS.PING)));
+      this.session.sendRaw(xml('iq', NS.CLIENT, { type: 'get', id: 'keepalive-' + now, from: this.host!.domain, to: this.session.jid.toString() }, xml('ping', NS.PING)));
     }
   }
+}
+
+/** Unregister a session for good and announce it (presence modules broadcast unavailable). */
+function endSession(server: ServerCore, s: LocalClientSession, log: Logger, error: StreamError | undefined, reason: string): void {
+  if (s.closed) return;
+  s.markClosed();
+  server.sessions.remove(s);
+  log.info({ reason }, 'session ended');
+  void server.hooks.emit('session/closed', { session: s, error, reason }).catch((e) => log.error({ err: e }, 'session/closed handler failed'));
 }
