@@ -31,7 +31,7 @@ export default defineModule({
     name: 'carbons',
     description: 'Message carbons: copies of a user\'s conversations to all of their enabled resources',
     specs: [
-      { spec: 'XEP-0280', version: '1.0.1', status: 'complete', notes: 'rules of §6.1 incl. MUC private messages and invitations; errors copied when they answer a copied message seen recently (errorTracking); <private/> left in place (§9); forged <received/>/<sent/> removed from routed messages; urn:xmpp:carbons:rules:0 not advertised' },
+      { spec: 'XEP-0280', version: '1.0.1', status: 'complete', notes: 'rules of §6.1 incl. MUC private messages and invitations; errors copied when they answer a copied message seen recently (errorTracking); `<private/>` left in place (§9); forged `<received/>`/`<sent/>` removed from routed messages; urn:xmpp:carbons:rules:0 not advertised' },
       { spec: 'XEP-0334', version: '1.0.0', status: 'partial', notes: 'no-copy (carbons), store and no-store (offline storage, incl. store on headlines); no-store and no-permanent-store in archives are the MAM module\'s' },
     ],
     options: z.object({
