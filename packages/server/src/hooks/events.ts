@@ -44,6 +44,12 @@ export interface NegotiationEvent {
   };
 }
 export interface AccountEvent { host: string; username: string }
+/** A message the delivery module handed to local resources (XEP-0280 copies the rest). */
+export interface DeliveredEvent {
+  event: StanzaEvent;
+  /** The sessions that were sent the original; empty when it went to offline storage. */
+  sessions: readonly ClientSession[];
+}
 
 type Kind = 'message' | 'presence' | 'iq';
 type ToType = 'host' | 'bare' | 'full';
@@ -53,6 +59,8 @@ export interface EventMap extends
   Record<`pre-${Kind}/${ToType}`, StanzaEvent> {
   /** A message for an account with no resource to take it (RFC 6121 §8.5.2): offline storage claims it; else it bounces. */
   'message/offline': StanzaEvent;
+  /** After local delivery of a message (a notification: handlers should return undefined). */
+  'message/delivered': DeliveredEvent;
   /** A stanza for a domain that is not hosted here (federation takes it; else it bounces). */
   'route/remote': StanzaEvent;
   /** A stanza for a local component's domain. */
@@ -85,7 +93,7 @@ const STANZA_EVENT = /^(pre-)?(message|presence|iq)\/(host|bare|full)$/;
 type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType}`>;
 // A Record over every declared name: the compiler refuses a declared event missing here.
 const FIXED: Record<FixedEvent, true> = {
-  'message/offline': true, 'route/remote': true, 'route/component': true,
+  'message/offline': true, 'message/delivered': true, 'route/remote': true, 'route/component': true,
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
   'session/closed': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,

@@ -18,6 +18,8 @@ import caps from './caps/caps.js';
 import externalServices from './external-services/external-services.js';
 import httpUpload from './http-upload/http-upload.js';
 import streamManagement from './stream-management/stream-management.js';
+import carbons from './carbons/carbons.js';
+import csi from './csi/csi.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -39,5 +41,7 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     externalServices,
     httpUpload,
     streamManagement,
+    carbons,
+    csi,
   ] as MagpieModule[];
 }

@@ -40,6 +40,21 @@ export default defineModule({
   setup(api) {
     const sessions = api.sessions;
 
+    // Modules that act on what reached which resource (carbons, XEP-0280 §7) observe this
+    // rather than repeat these rules.
+    const delivered = async (ev: StanzaEvent, to: readonly ClientSession[]): Promise<true> => {
+      // The message is delivered whatever an observer does: its failure is logged, never
+      // turned into an error for the sender.
+      try { await api.fire('message/delivered', { event: ev, sessions: to }); } catch (e) {
+        api.log.error({ err: e }, 'a message/delivered handler failed');
+      }
+      return true;
+    };
+    const deliver = (ev: StanzaEvent, to: readonly ClientSession[]): Promise<true> => {
+      for (const s of to) s.send(ev.stanza);
+      return delivered(ev, to);
+    };
+
     const messageToBare = async (ev: StanzaEvent): Promise<true> => {
       const type = ev.stanza.attrs.type ?? 'normal';
       const to = ev.to;
@@ -51,18 +66,25 @@ export default defineModule({
       if (type === 'groupchat') { api.bounce(ev, new StanzaError('service-unavailable')); return true; }
       if (type === 'error') return true;
       const online = sessions.resources(to.bareString());
-      if (type === 'headline') { for (const s of bareTargets(online, true)) s.send(ev.stanza); return true; }
+      if (type === 'headline') {
+        const all = bareTargets(online, true);
+        if (all.length) return deliver(ev, all);
+        // Nobody to show it to: dropped (§8.5.2.1.1), unless offline storage takes it because
+        // the sender asked for it (XEP-0334 <store/>; the offline policy decides).
+        if ((await api.fire('message/offline', ev)) !== undefined) return delivered(ev, []);
+        return true;
+      }
       // normal, chat, and unknown types treated as normal (RFC 6121 §5.2.2).
       const targets = bareTargets(online, api.options.bareMessageToAll);
-      if (targets.length) { for (const s of targets) s.send(ev.stanza); return true; }
-      if ((await api.fire('message/offline', ev)) !== undefined) return true;
+      if (targets.length) return deliver(ev, targets);
+      if ((await api.fire('message/offline', ev)) !== undefined) return delivered(ev, []);
       api.bounce(ev, new StanzaError('service-unavailable', 'the recipient is offline'));
       return true;
     };
 
     api.hook('message/full', async (ev) => {
       const s = sessions.get(ev.to.toString());
-      if (s) { s.send(ev.stanza); return true; }
+      if (s) return deliver(ev, [s]);
       // §8.5.3.2.1: no such resource.
       const type = ev.stanza.attrs.type ?? 'normal';
       if (type === 'groupchat') { api.bounce(ev, new StanzaError('service-unavailable')); return true; }

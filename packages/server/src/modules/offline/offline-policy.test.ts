@@ -19,6 +19,13 @@ it('stores chat/normal messages with content, never groupchat/headline/error (XE
   assert.equal(d(`<message xmlns='jabber:client' type='error'><store xmlns='urn:xmpp:hints'/></message>`), false, 'hints in errors are ignored');
 });
 
+it('XEP-0334: <store/> keeps a headline, not a groupchat; no-permanent-store still allows offline storage', () => {
+  assert.equal(d(`<message xmlns='jabber:client' type='headline'><body>news</body><store xmlns='urn:xmpp:hints'/></message>`), true);
+  assert.equal(d(`<message xmlns='jabber:client' type='headline'><body>news</body><store xmlns='urn:xmpp:hints'/><no-store xmlns='urn:xmpp:hints'/></message>`), false, 'no-store wins');
+  assert.equal(d(`<message xmlns='jabber:client' type='groupchat'><body>x</body><store xmlns='urn:xmpp:hints'/></message>`), false);
+  assert.equal(d(`<message xmlns='jabber:client' type='chat'><body>otr</body><no-permanent-store xmlns='urn:xmpp:hints'/></message>`), true);
+});
+
 it('adds one delay from the server, replacing a forged one', () => {
   const m = withDelay(parseFragment(`<message xmlns='jabber:client'><body>x</body><delay xmlns='urn:xmpp:delay' from='example.org' stamp='2000-01-01T00:00:00Z'/><delay xmlns='urn:xmpp:delay' from='localhost' stamp='1999-01-01T00:00:00Z'/></message>`), 'localhost', Date.UTC(2024, 0, 2, 3, 4, 5, 6));
   const delays = m.getChildren('delay', 'urn:xmpp:delay');

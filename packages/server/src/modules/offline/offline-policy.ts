@@ -2,9 +2,11 @@
 //
 // XEP-0160 §3 (by message type): normal (or no type) and chat are stored, except chat messages
 // that carry only chat states (XEP-0085); groupchat, headline and error are not. RFC 6121 §5.2.2:
-// an unknown type is handled as normal. XEP-0334 hints: <no-store/> means "not even temporarily"
-// (§4.2), <store/> asks to store a message the usual rules would skip (§4.4); hints inside an
-// error are ignored (§5), and error messages are never stored anyway.
+// an unknown type is handled as normal. XEP-0334 1.0.0 hints: <no-store/> means "not even
+// temporarily" (§4.2), <store/> asks to store a message the usual rules would skip (§4.4:
+// content-less messages and headlines; groupchat keeps its RFC 6121 error); hints inside an
+// error are ignored (§5), and error messages are never stored anyway. <no-permanent-store/>
+// (§4.1) allows offline storage: it is temporary, not an archive.
 // "Content worth storing" follows the spirit of XEP-0160's chat-state exception: a message is
 // worth keeping if it has a non-empty body or subject, or any payload other than the
 // bookkeeping elements below (chat states, hints, thread, stanza ids, a receipt request).
@@ -31,9 +33,14 @@ export type StoreDecision = { store: true } | { store: false; reason: string };
 export function offlineDecision(stanza: Element): StoreDecision {
   if (stanza.name !== 'message') return { store: false, reason: 'not a message' };
   const type = stanza.attrs.type ?? 'normal';
-  if (type === 'error' || type === 'headline' || type === 'groupchat') return { store: false, reason: `type ${type}` };
+  // Errors are never kept and their hints are ignored (XEP-0334 §5); groupchat to an absent
+  // user is an error (RFC 6121 §8.5.2.1.1) whatever the sender hints.
+  if (type === 'error' || type === 'groupchat') return { store: false, reason: `type ${type}` };
   if (stanza.getChild('no-store', NS_HINTS)) return { store: false, reason: 'no-store hint' };
+  // XEP-0334 §4.4: <store/> on a message "that is not of type 'error' SHOULD be stored", so
+  // it also keeps a headline, which XEP-0160 §3 would drop.
   if (stanza.getChild('store', NS_HINTS)) return { store: true };
+  if (type === 'headline') return { store: false, reason: 'type headline' };
   return hasContent(stanza) ? { store: true } : { store: false, reason: 'nothing worth storing' };
 }
 
