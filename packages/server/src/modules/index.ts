@@ -20,6 +20,7 @@ import httpUpload from './http-upload/http-upload.js';
 import streamManagement from './stream-management/stream-management.js';
 import carbons from './carbons/carbons.js';
 import csi from './csi/csi.js';
+import push from './push/push.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -43,5 +44,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     streamManagement,
     carbons,
     csi,
+    push,
   ] as MagpieModule[];
 }
