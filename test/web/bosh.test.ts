@@ -255,8 +255,9 @@ describe('BOSH limits', () => {
   let ts: TestServer;
   let url: string;
   before(async () => {
-    ts = await startTestServer({ http: { bosh: { maxSessionsPerAddress: 2, maxRequestBytes: 2048 } } });
+    ts = await startTestServer({ http: { bosh: { maxSessionsPerAddress: 2, maxRequestBytes: 2048 } }, limits: { maxOutboundBuffer: 65536 } });
     url = boshUrl(ts);
+    for (const u of ['slow', 'tcp']) await ts.addUser(u, 'pw');
   });
   after(async () => { await ts.stop(); });
 
@@ -274,6 +275,24 @@ describe('BOSH limits', () => {
     await c.send({ type: 'terminate' });
   });
 
+  it('a client that stops fetching is cut off at limits.maxOutboundBuffer', async () => {
+    const tcp = await RawClient.connect(ts.port);
+    await tcp.login('tcp', 'pw', { resource: 'flood' });
+    const c = await BoshClient.create(url);
+    await c.login('slow', 'pw', 'PLAIN', 'slow');
+    // No request held: everything queues in the session until the limit (64 KiB here).
+    const chunk = 'y'.repeat(8000);
+    for (let i = 0; i < 12; i++) tcp.send(`<message to='slow@localhost/slow' type='chat'><body>${chunk}</body></message>`);
+    await tcp.until(() => !ts.server.sessions.get('slow@localhost/slow'), 5000, 'the slow session to be closed');
+    const r = await c.send();
+    assert.equal(r.body.attrs.type, 'terminate');
+    if (r.body.attrs.condition === 'remote-stream-error') {
+      assert.ok(r.body.getChild('error', 'http://etherx.jabber.org/streams')?.getChild('policy-violation', 'urn:ietf:params:xml:ns:xmpp-streams'), r.text);
+      assert.ok(r.text.length < 8000, 'the backlog is dropped, the error delivered');
+    } else assert.equal(r.body.attrs.condition, 'item-not-found', 'or the session is already gone');
+    tcp.destroy();
+  });
+
   it('an oversized request body is refused and ends its session', async () => {
     const c = await BoshClient.create(url);
     const big = `<message to='x@localhost' xmlns='jabber:client'><body>${'x'.repeat(4000)}</body></message>`;
@@ -281,5 +300,27 @@ describe('BOSH limits', () => {
     assert.equal(r.status, 413);
     assert.match(r.text, /condition='policy-violation'/);
     assert.equal((await c.send()).body.attrs.condition, 'item-not-found');
+  });
+});
+
+describe('BOSH origins', () => {
+  let ts: TestServer;
+  let url: string;
+  before(async () => { ts = await startTestServer({ http: { allowedOrigins: ['https://good.example'] } }); url = boshUrl(ts); });
+  after(async () => { await ts.stop(); });
+
+  it('answers allowed origins with their own CORS header and refuses the others', async () => {
+    const create = bodyXml({ rid: 1, to: 'localhost', ver: '1.6', wait: 5 });
+    const good = await request(url, create, 'POST', { origin: 'https://good.example' });
+    assert.equal(good.status, 200);
+    assert.equal(good.headers['access-control-allow-origin'], 'https://good.example');
+    assert.match(String(good.headers.vary), /Origin/);
+    const evil = await request(url, create, 'POST', { origin: 'https://evil.example' });
+    assert.equal(evil.status, 403);
+    assert.equal(evil.headers['access-control-allow-origin'], undefined);
+    const pre = await request(url, undefined, 'OPTIONS', { origin: 'https://evil.example' });
+    assert.equal(pre.status, 403);
+    const sid = parseResponse(good).body.attrs.sid!;
+    await request(url, bodyXml({ rid: 2, sid, type: 'terminate' }), 'POST', { origin: 'https://good.example' });
   });
 });

@@ -14,7 +14,7 @@ import type { Framing } from '../../stream/framing.js';
 import type { HeaderAttrs } from '../../stream/stream-header.js';
 import type { PeerCertificate, Transport } from '../transport.js';
 import { isLoopbackAddress } from '../transport.js';
-import { type BoshRequest, type TerminalCondition, BOSH_VERSION, httpStatus, responseBody, terminateBody } from './body.js';
+import { type BoshRequest, type TerminalCondition, BOSH_VERSION, httpStatus, lowerVersion, responseBody, terminateBody } from './body.js';
 import { RidWindow } from './rid-window.js';
 import { boshFraming, CLOSE_MARK, ERROR_MARK, type InputEvent } from './framing.js';
 
@@ -269,7 +269,7 @@ export class BoshSession implements Transport {
 
   /** §7.2 and XEP-0206 §3: the session's parameters, in the first response only. */
   private creationAttrs(): Record<string, string | number | undefined> {
-    const ver = this.p.ver ? (this.p.ver[0] < BOSH_VERSION[0] || (this.p.ver[0] === BOSH_VERSION[0] && this.p.ver[1] < BOSH_VERSION[1]) ? this.p.ver : BOSH_VERSION) : BOSH_VERSION;
+    const ver = this.p.ver ? lowerVersion(this.p.ver, BOSH_VERSION) : BOSH_VERSION;
     return {
       sid: this.p.sid, wait: this.p.wait, requests: this.requests, hold: this.p.hold,
       inactivity: this.p.inactivity, polling: this.p.polling, maxpause: this.p.maxPause || undefined,
