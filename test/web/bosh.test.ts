@@ -249,6 +249,32 @@ describe('BOSH inactivity', () => {
     watch.destroy();
   });
 
+  it('a pause (XEP-0124 §10) answers held requests at once and replaces the inactivity period until the next request', async () => {
+    const c = await BoshClient.create(url, { wait: 20 });
+    assert.equal(c.creation.body.attrs.maxpause, '120');
+    const held = c.send();
+    await sleep(100);
+    const t0 = Date.now();
+    const pause = await c.send({ pause: 3 });
+    const r = await held;
+    assert.ok(Date.now() - t0 < 2000, 'the held request was answered at once');
+    assert.equal(r.body.attrs.type, undefined);
+    assert.equal(pause.payloads.length, 0);
+    await sleep(2000); // twice the inactivity period, within the pause
+    const back = await c.send({ pause: 1 });
+    assert.notEqual(back.body.attrs.type, 'terminate', 'still alive within the pause: ' + back.text);
+    // A shorter pause is also honoured: past it, the session is over.
+    await sleep(2500);
+    assert.equal((await c.send()).body.attrs.condition, 'item-not-found');
+  });
+
+  it('a request ahead of a rid that never comes does not keep the session alive', async () => {
+    const c = await BoshClient.create(url, { wait: 20 });
+    const orphan = await c.send({}, '', c.rid + 1);
+    assert.equal(orphan.body.attrs.type, 'terminate', 'answered when the session timed out');
+    assert.equal((await c.send()).body.attrs.condition, 'item-not-found');
+  });
+
 });
 
 describe('BOSH limits', () => {

@@ -121,6 +121,13 @@ export class BoshSession implements Transport {
   handle(req: BoshRequest, reply: Reply): void {
     if (this.ended) { reply.send(httpStatus('item-not-found', this.p.legacy), terminateBody('item-not-found')); return; }
     this.clearInactivity();
+    this.route(req, reply);
+    // Requests waiting ahead of a missing rid do not keep a session alive: if the gap is never
+    // filled, the inactivity timeout ends it (and answers them).
+    if (!this.ended && !this.held.length) this.armInactivity();
+  }
+
+  private route(req: BoshRequest, reply: Reply): void {
     if (this.endRequested && !this.held.length) { this.held.push({ rid: req.rid, reply, timer: undefined }); this.scheduleFlush(); return; }
     const now = Date.now();
     switch (this.window.classify(req.rid)) {
@@ -136,7 +143,6 @@ export class BoshSession implements Transport {
         if (!cached) return this.fail('item-not-found', reply, 'the response to that rid is no longer available');
         this.p.log.debug({ rid: req.rid }, 'resending a response');
         reply.send(cached.status, cached.body);
-        this.armInactivity();
         return;
       }
       case 'ahead': {
@@ -179,7 +185,6 @@ export class BoshSession implements Transport {
       for (const h of [...this.held]) this.answer(h, [], 'early');
       this.pauseSeconds = req.pause;
       this.remember(req.rid, reply, 200, responseBody({}));
-      this.armInactivity();
       return;
     }
     const events: InputEvent[] = [];
@@ -259,7 +264,7 @@ export class BoshSession implements Transport {
     this.lastHeld.delete(h.rid);
     if (last) last.answered = payloads.length ? 'payload' : why;
     this.remember(h.rid, h.reply, 200, responseBody(attrs, payloads));
-    if (!this.held.length && !this.ahead.size) this.armInactivity();
+    if (!this.held.length) this.armInactivity();
   }
 
   private remember(rid: number, reply: Reply, status: number, body: string): void {
