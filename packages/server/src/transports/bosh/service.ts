@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ParserLimits } from '@magpie/core/xml/parser';
+import { JID } from '@magpie/core/jid/jid';
 import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../transport.js';
 import { BoshBadRequest, parseBoshVersion, parseRequest, httpStatus, terminateBody, type BoshRequest, type TerminalCondition } from './body.js';
@@ -85,20 +86,28 @@ export class BoshService {
     req.on('error', () => {});
     req.on('end', () => {
       if (refused) return;
-      let text: string;
-      try { text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)); } catch {
-        return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'bad-request', 'not UTF-8', undefined, secure, Buffer.concat(chunks).subarray(0, 1024).toString('latin1'));
+      // A bug here must cost one request an internal-server-error, never the process.
+      try { this.dispatch(chunks, req, secure, reply); } catch (e) {
+        this.o.log.error({ err: e }, 'BOSH request failed');
+        reply(DEFAULT_CONTENT_TYPE).send(500, terminateBody('internal-server-error'));
       }
-      let parsed: BoshRequest;
-      try { parsed = parseRequest(text, this.o.parserLimits); } catch (e) {
-        if (!(e instanceof BoshBadRequest)) throw e;
-        return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'bad-request', e.message, undefined, secure, text.slice(0, 1024));
-      }
-      if (parsed.sid === undefined) return this.create(parsed, req, secure, reply);
-      const s = this.sessions.get(parsed.sid);
-      if (!s || s.secure !== secure) return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'item-not-found', 'unknown sid', undefined);
-      s.handle(parsed, reply(this.contentTypes.get(s) ?? DEFAULT_CONTENT_TYPE));
     });
+  }
+
+  private dispatch(chunks: Buffer[], req: IncomingMessage, secure: boolean, reply: (ct: string) => Reply): void {
+    let text: string;
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)); } catch {
+      return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'bad-request', 'not UTF-8', undefined, secure, Buffer.concat(chunks).subarray(0, 1024).toString('latin1'));
+    }
+    let parsed: BoshRequest;
+    try { parsed = parseRequest(text, this.o.parserLimits); } catch (e) {
+      if (!(e instanceof BoshBadRequest)) throw e;
+      return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'bad-request', e.message, undefined, secure, text.slice(0, 1024));
+    }
+    if (parsed.sid === undefined) return this.create(parsed, req, secure, reply);
+    const s = this.sessions.get(parsed.sid);
+    if (!s || s.secure !== secure) return this.sessionless(reply(DEFAULT_CONTENT_TYPE), 'item-not-found', 'unknown sid', undefined);
+    s.handle(parsed, reply(this.contentTypes.get(s) ?? DEFAULT_CONTENT_TYPE));
   }
 
   private cors(origin: string | undefined): Record<string, string> | undefined {
@@ -132,7 +141,8 @@ export class BoshService {
     if (a.ver !== undefined && !ver) return fail('bad-request', 'invalid ver');
     if (r.terminate) return fail('bad-request', 'terminate without a session');
     if (!a.to) return fail('improper-addressing', 'no "to"');
-    if (!this.o.isLocalHost(a.to)) return fail('host-unknown', `unknown host ${a.to}`);
+    const to = JID.tryParse(a.to);
+    if (!to?.isDomain || !this.o.isLocalHost(to.domain)) return fail('host-unknown', 'not a domain served here');
     for (const k of ['wait', 'hold'] as const) if (a[k] !== undefined && !INT_RE.test(a[k])) return fail('bad-request', `invalid ${k}`);
     const addr = req.socket.remoteAddress ?? '';
     const count = this.perAddress.get(addr) ?? 0;
@@ -147,7 +157,7 @@ export class BoshService {
     const log = this.o.log.child({ bosh: randomBytes(4).toString('hex'), addr });
     const s = new BoshSession({
       sid, log, remoteAddress: addr, remotePort: req.socket.remotePort ?? 0, localPort: req.socket.localPort ?? 0, secure, legacy, ver,
-      domain: a.to, lang: a['xml:lang'], from: a.from, wait, hold, inactivity, polling, maxPause: this.o.maxPause,
+      domain: to.domain, lang: a['xml:lang'], from: a.from, wait, hold, inactivity, polling, maxPause: this.o.maxPause,
       maxPendingBytes: this.o.maxPendingBytes,
       onEnd: (x) => this.forget(x),
     }, r.rid);

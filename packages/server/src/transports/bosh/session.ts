@@ -17,6 +17,7 @@ import { isLoopbackAddress } from '../transport.js';
 import { type BoshRequest, type TerminalCondition, BOSH_VERSION, httpStatus, lowerVersion, responseBody, terminateBody } from './body.js';
 import { RidWindow } from './rid-window.js';
 import { boshFraming, CLOSE_MARK, ERROR_MARK, type InputEvent } from './framing.js';
+import { isEmptyRequest, overactive, pollingTooFast, type LastRequest } from './pacing.js';
 
 /** Where a response goes: an HTTP response, with the session's content type. */
 export interface Reply { send(status: number, body: string): void }
@@ -46,8 +47,6 @@ export interface SessionParams {
 
 interface Held { rid: number; reply: Reply; timer: NodeJS.Timeout | undefined }
 interface Ahead { req: BoshRequest; reply: Reply; at: number }
-/** What the previous in-order request was and how it was answered (too-frequent polling, §12). */
-interface LastRequest { empty: boolean; at: number; answered: 'no' | 'payload' | 'timeout' | 'early' }
 
 export class BoshSession implements Transport {
   readonly id = randomBytes(6).toString('base64url');
@@ -148,7 +147,7 @@ export class BoshSession implements Transport {
       case 'ahead': {
         const prev = this.ahead.get(req.rid);
         if (prev) { prev.reply.send(200, responseBody({ type: 'error' })); prev.reply = reply; return; }
-        if (this.overactive(req)) return this.fail('policy-violation', reply, 'too many simultaneous requests');
+        if (this.tooMany(req)) return this.fail('policy-violation', reply, 'too many simultaneous requests');
         this.ahead.set(req.rid, { req, reply, at: now });
         return;
       }
@@ -161,22 +160,13 @@ export class BoshSession implements Transport {
     }
   }
 
-  /** §11: more unanswered requests than `requests` (a pause or terminate may use one extra). */
-  private overactive(req: BoshRequest): boolean {
-    const extra = req.terminate || req.pause !== undefined ? 1 : 0;
-    return this.held.length + this.ahead.size + 1 > this.requests + extra;
-  }
+  private tooMany(req: BoshRequest): boolean { return overactive(this.held.length + this.ahead.size + 1, this.requests, req); }
 
   private process(req: BoshRequest, reply: Reply, at: number): void {
     this.window.advance();
-    if (this.overactive(req)) return this.fail('policy-violation', reply, 'too many simultaneous requests');
-    const empty = req.payloads.length === 0 && !req.restart && !req.terminate && req.pause === undefined;
-    // §12: two empty requests closer together than `polling`, where the first was (or is about
-    // to be) answered without payloads before its `wait` ran out.
-    const prev = this.last;
-    if (empty && prev?.empty && (prev.answered === 'no' || prev.answered === 'early') && at - prev.at < this.p.polling * 1000) {
-      return this.fail('policy-violation', reply, 'polling too frequently');
-    }
+    if (this.tooMany(req)) return this.fail('policy-violation', reply, 'too many simultaneous requests');
+    const empty = isEmptyRequest(req);
+    if (pollingTooFast(this.last, empty, at, this.p.polling)) return this.fail('policy-violation', reply, 'polling too frequently');
     this.last = { empty, at, answered: 'no' };
     this.lastHeld.set(req.rid, this.last);
     this.pauseSeconds = undefined;
@@ -206,7 +196,7 @@ export class BoshSession implements Transport {
     const h: Held = { rid, reply, timer: undefined };
     // A terminate request waits for the stream to close; `wait` still bounds it.
     if (this.p.wait > 0 || terminating) {
-      h.timer = setTimeout(() => this.answer(h, this.takeOut(), 'timeout'), Math.max(this.p.wait, 1) * 1000);
+      h.timer = setTimeout(this.guard(() => this.answer(h, this.takeOut(), 'timeout')), Math.max(this.p.wait, 1) * 1000);
       h.timer.unref();
     }
     this.held.push(h);
@@ -241,7 +231,7 @@ export class BoshSession implements Transport {
     this.flushScheduled = true;
     // Deferred so that everything the stream writes in one turn (e.g. SASL success, then a
     // restart) goes out in one body.
-    setImmediate(() => { this.flushScheduled = false; this.flush(); });
+    setImmediate(this.guard(() => { this.flushScheduled = false; this.flush(); }));
   }
 
   private flush(): void {
@@ -283,16 +273,26 @@ export class BoshSession implements Transport {
     };
   }
 
+  /** Timer callbacks run outside any request: a failure ends this session, never the process. */
+  private guard(fn: () => void): () => void {
+    return () => {
+      try { fn(); } catch (e) {
+        this.p.log.error({ err: e }, 'BOSH session task failed');
+        try { this.finish(); } catch { /* already reported */ }
+      }
+    };
+  }
+
   // --- ending --------------------------------------------------------------------------------
 
   private armInactivity(): void {
     this.clearInactivity();
     if (this.ended) return;
     const secs = this.pauseSeconds ?? this.p.inactivity;
-    this.inactivityTimer = setTimeout(() => {
+    this.inactivityTimer = setTimeout(this.guard(() => {
       this.p.log.info({ seconds: secs }, 'BOSH session inactive; ending it');
       this.finish();
-    }, secs * 1000);
+    }), secs * 1000);
     this.inactivityTimer.unref();
   }
 
