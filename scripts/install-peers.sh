@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the third-party XMPP peers the test suite and benchmarks run against (Debian packages):
-# Prosody, ejabberd, slixmpp (python3), go-sendxmpp, and openssl for test certificates. Their own daemons must not start on install
+# Prosody, ejabberd, slixmpp (python3), go-sendxmpp, openssl for test certificates, and Chromium
+# for the browser tests (driven by playwright-core). Their own daemons must not start on install
 # (they would take ports 5222/5269), so a policy-rc.d forbids service starts for the duration.
 set -euo pipefail
 need=()
@@ -10,6 +11,7 @@ command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
 /usr/bin/python3 -c 'import aiohttp' >/dev/null 2>&1 || need+=(python3-aiohttp)   # slixmpp's HTTP upload (XEP-0363)
 command -v go-sendxmpp >/dev/null 2>&1 || need+=(go-sendxmpp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # test CAs and client certificates
+[ -x /usr/bin/chromium ] || need+=(chromium)              # test/web/browser.test.ts
 if [ ${#need[@]} -eq 0 ]; then echo "peers: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "peers: missing ${need[*]} (run as root to install)"; exit 0; fi
 had_policy=0; [ -e /usr/sbin/policy-rc.d ] && had_policy=1

@@ -17,6 +17,7 @@ import type { Storage } from './storage/storage.js';
 import type { ServerCore } from './server-core.js';
 import { listenTcp } from './transports/tcp.js';
 import { listenHttp, boundPort } from './transports/http.js';
+import { BoshService } from './transports/bosh/service.js';
 import type { Transport } from './transports/transport.js';
 import { HttpRoutes } from './transports/http-routes.js';
 import { C2SStream } from './stream/c2s.js';
@@ -89,11 +90,12 @@ export class MagpieServer implements ServerCore {
     this.certs = await loadCertificates(this.config, this.log);
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
     const loaded = await this.modules.loadAll();
+    const bosh = this.boshService();
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
         const server = await listenHttp({ address: l.address, port: l.port, tls: l.type === 'https', certs: this.certs,
           websocketPath: this.config.http.websocketPath, allowedOrigins: this.config.http.allowedOrigins, maxFrameBytes: this.config.limits.maxStanzaBytes,
-          websocketUrl: this.config.http.websocketUrl, routes: this.httpRoutes,
+          websocketUrl: this.config.http.websocketUrl, bosh, boshUrl: this.config.http.boshUrl, routes: this.httpRoutes,
           onRouteError: (e) => this.log.error({ err: e }, 'HTTP handler failed'),
           onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
         this.listeners.push({ type: l.type, server: server as unknown as net.Server });
@@ -111,6 +113,15 @@ export class MagpieServer implements ServerCore {
     this.sweeper.unref();
     await this.hooks.emit('server/started', {});
     this.log.info({ hosts: [...this.hosts.keys()], modules: loaded, storage: this.storage.kind }, 'Magpie started');
+  }
+
+  private boshService(): BoshService | undefined {
+    const h = this.config.http; const l = this.config.limits;
+    if (!h.boshPath) return undefined;
+    return new BoshService({ path: h.boshPath, allowedOrigins: h.allowedOrigins, ...h.bosh,
+      maxRequestBytes: h.bosh.maxRequestBytes ?? l.maxStanzaBytes, maxPendingBytes: l.maxOutboundBuffer,
+      parserLimits: { maxDepth: l.maxDepth, maxAttributes: l.maxAttributes, maxNameLength: l.maxNameLength },
+      isLocalHost: (d) => this.isLocalHost(d), log: this.log.child({ component: 'bosh' }), onTransport: (t) => this.accept(t) });
   }
 
   /** The port a listener of this type is bound to (tests bind to port 0). */

@@ -79,6 +79,25 @@ export const ConfigSchema = z.object({
     allowedOrigins: z.array(z.string()).default([]),
     /** Public WebSocket URL for host-meta (XEP-0156), e.g. behind a proxy; else derived per request. */
     websocketUrl: z.string().regex(/^wss?:\/\/[^\s]+$/).optional(),
+    /** BOSH (XEP-0124/XEP-0206) on the same listeners; '' turns it off. */
+    boshPath: z.string().regex(/^(\/.*)?$/).default('/http-bind'),
+    /** Public BOSH URL for host-meta (XEP-0156), e.g. behind a proxy; else derived per request. */
+    boshUrl: z.string().regex(/^https?:\/\/[^\s]+$/).optional(),
+    bosh: z.object({
+      /** Longest a request is held waiting for data (seconds); a client may ask for less. */
+      maxWait: z.number().int().min(1).max(300).default(60),
+      /** Most requests held at once (a client may ask for fewer, 0 = polling). */
+      maxHold: z.number().int().min(1).max(2).default(1),
+      /** Seconds without any request before the session (and the XMPP session) ends. */
+      inactivity: z.number().int().min(1).max(600).default(60),
+      /** Shortest interval between empty polls, in seconds (faster: policy-violation). */
+      polling: z.number().int().min(0).max(60).default(2),
+      /** Longest session pause a client may request (seconds); 0: pauses not offered. */
+      maxPause: z.number().int().min(0).max(3600).default(120),
+      maxSessionsPerAddress: z.number().int().min(1).default(100),
+      /** Bytes of one request body; unset: limits.maxStanzaBytes. */
+      maxRequestBytes: z.number().int().min(1024).optional(),
+    }).strict().prefault({}),
   }).strict().prefault({}),
   /** Where generated certificates and the SQLite database live by default. */
   dataDir: z.string().default('./data'),

@@ -51,15 +51,16 @@ export class C2SStream {
   private pumping = false;
   private paused = false;
   private closeTimer: NodeJS.Timeout | undefined;
+  private closeAfterQueue = false;
 
   constructor(readonly server: ServerCore, readonly transport: Transport) {
     this.log = server.log.child({ conn: transport.id, addr: transport.remoteAddress });
     const l = server.config.limits;
-    this.framing = transport.framing === 'framed' ? webSocketFraming : xmlStreamFraming;
+    this.framing = typeof transport.framing === 'object' ? transport.framing : transport.framing === 'framed' ? webSocketFraming : xmlStreamFraming;
     this.parser = this.framing.createInput({
       onStreamOpen: (info) => this.onStreamOpen(info),
       onElement: (el) => this.onElement(el),
-      onStreamClose: () => this.onPeerClose(),
+      onStreamClose: () => this.onStreamClose(),
       onError: (cond, text) => this.fatal(new StreamError(cond, text)),
     }, { maxStanzaBytes: l.maxStanzaBytes, maxDepth: l.maxDepth, maxAttributes: l.maxAttributes, maxNameLength: l.maxNameLength, maxHeaderBytes: l.maxHeaderBytes });
     transport.onData = (chunk) => {
@@ -176,6 +177,7 @@ export class C2SStream {
     } finally {
       this.pumping = false;
       if (this.paused && this.queue.length < MAX_QUEUE / 2) { this.paused = false; this.transport.resume(); }
+      if (this.closeAfterQueue && !this.queue.length) { this.closeAfterQueue = false; this.onPeerClose(); }
     }
   }
 
@@ -370,6 +372,14 @@ export class C2SStream {
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
     this.closeTimer.unref();
+  }
+
+  /**
+   * Elements received before the peer's close are still processed (a BOSH terminate request
+   * carries its final presence, XEP-0124 §13): the close waits for the queue to drain.
+   */
+  private onStreamClose(): void {
+    if (this.pumping || this.queue.length) this.closeAfterQueue = true; else this.onPeerClose();
   }
 
   private onPeerClose(): void {

@@ -1,7 +1,8 @@
 // The HTTP(S) listener for web clients: XMPP over WebSocket (RFC 7395) at a configurable path,
-// with the `xmpp` subprotocol required (§3.1) and an optional Origin allow-list, and connection
-// discovery (XEP-0156, ./host-meta.ts). Other paths get 404 until BOSH (XEP-0206) is added. Frames larger than the stanza
-// limit are refused by the WebSocket layer itself (close code 1009).
+// with the `xmpp` subprotocol required (§3.1) and an optional Origin allow-list; BOSH (XEP-0124,
+// XEP-0206) at its own path, handled by ./bosh/service.ts; connection discovery (XEP-0156,
+// ./host-meta.ts). Other paths get 404. Frames larger than the stanza limit are refused by the
+// WebSocket layer itself (close code 1009).
 
 import http from 'node:http';
 import https from 'node:https';
@@ -12,6 +13,7 @@ import type { Transport } from './transport.js';
 import { WebSocketTransport } from './websocket.js';
 import { serveHostMeta } from './host-meta.js';
 import type { HttpRoutes } from './http-routes.js';
+import type { BoshService } from './bosh/service.js';
 
 export interface HttpListenerOptions {
   address: string;
@@ -24,6 +26,10 @@ export interface HttpListenerOptions {
   maxFrameBytes: number;
   /** Public WebSocket URL announced by host-meta (XEP-0156); derived from the request otherwise. */
   websocketUrl?: string;
+  /** BOSH, shared by the http and https listeners; absent: no BOSH. */
+  bosh?: BoshService;
+  /** Public BOSH URL announced by host-meta; derived from the request otherwise. */
+  boshUrl?: string;
   onTlsError?: (err: Error, remoteAddress: string | undefined) => void;
   /** Paths served by modules (./http-routes.ts), asked first. */
   routes?: HttpRoutes;
@@ -33,7 +39,8 @@ export interface HttpListenerOptions {
 export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<http.Server> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (opts.routes?.handle(req, res, opts.tls, (e) => opts.onRouteError?.(e))) return;
-    if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl })) return;
+    if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl, boshPath: opts.bosh?.path, boshUrl: opts.boshUrl })) return;
+    if (opts.bosh && new URL(req.url ?? '/', 'http://x').pathname === opts.bosh.path) return opts.bosh.handle(req, res, opts.tls);
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   };

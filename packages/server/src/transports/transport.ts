@@ -1,6 +1,9 @@
 // What the stream layer needs from a byte transport, so the XMPP core never imports node:net
 // (ARCHITECTURE.md "Transports"). TCP with STARTTLS and direct TLS implement it here; WebSocket
-// and BOSH will implement it with message framing (RFC 7395 <open/>/<close/>).
+// with message framing (RFC 7395 <open/>/<close/>); BOSH (XEP-0206) brings its own framing,
+// since its requests arrive already parsed (transports/bosh/framing.ts).
+
+import type { Framing } from '../stream/framing.js';
 
 export interface PeerCertificate { raw: Uint8Array; authorized: boolean; authorizationError?: string; subjectAltNames: string[] }
 
@@ -15,8 +18,9 @@ export interface Transport {
   readonly loopback: boolean;
   /** STARTTLS can be offered (plain TCP with a certificate available). */
   readonly canStartTls: boolean;
-  /** 'stream': one XML document (TCP); 'framed': RFC 7395 framing, one element per message. */
-  readonly framing: 'stream' | 'framed';
+  /** 'stream': one XML document (TCP); 'framed': RFC 7395 framing, one element per message;
+      or the transport's own framing (BOSH). */
+  readonly framing: 'stream' | 'framed' | Framing;
   /** SNI the client asked for, if any. */
   readonly servername: string | undefined;
   /** Bytes written but not yet flushed to the kernel (slow reader detection). */
