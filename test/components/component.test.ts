@@ -84,9 +84,11 @@ describe('external components (XEP-0114)', () => {
   });
 
   it('a wrong handshake → not-authorized and the connection closes', async () => {
+    const failures = ts.server.metrics.snapshot()['components.auth_failures'] ?? 0;
     const c = await connectComponent(ts, 'echo.localhost', 'wrong secret');
     await closedWith(c, 'not-authorized');
     assert.ok(!c.elements.some((e) => e.name === 'handshake'));
+    assert.equal(ts.server.metrics.snapshot()['components.auth_failures'], failures + 1);
   });
 
   it('a stanza instead of the handshake → not-authorized', async () => {
