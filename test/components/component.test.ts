@@ -156,7 +156,9 @@ describe('external components (XEP-0114)', () => {
 
       // A malformed `to` is a stanza error, not the end of the stream.
       c.send(`<message from='bot@echo.localhost' to='a@b@c' id='m4'><body>x</body></message>`);
-      assert.equal(errorCondition(await c.next(byId('m4'))), 'jid-malformed');
+      const m4 = await c.next(byId('m4'));
+      assert.equal(errorCondition(m4), 'jid-malformed');
+      assert.equal(m4.attr('from'), 'localhost', 'answered by the server, not from the malformed address');
     } finally { c.destroy(); }
   });
 

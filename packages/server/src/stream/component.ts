@@ -149,7 +149,7 @@ export class ComponentStream implements ComponentLink {
     if (el.attrs.to === undefined) throw new StreamError('improper-addressing', 'a stanza from a component needs a "to" address');
     el.attrs.from = from.toString();
     const to = JID.tryParse(el.attrs.to);
-    if (!to) return this.reject(el, new StanzaError('jid-malformed', 'the "to" address is not a valid JID'));
+    if (!to) { el.attrs.to = this.server.config.hosts[0]!.domain; return this.reject(el, new StanzaError('jid-malformed', 'the "to" address is not a valid JID')); }
     el.attrs.to = to.toString();
     const type = el.attrs.type;
     if (el.name === 'iq') {
