@@ -155,6 +155,22 @@ describe('SMTP gateway (external component)', () => {
     assert.ok(gw.online, 'the connected gateway is not disturbed');
   });
 
+  it('mail while the XMPP server is away → 451 (the sending MTA retries later)', async () => {
+    const other = await startTestServer({ listeners: [{ type: 'component', address: '127.0.0.1', port: 0 }], components: [{ domain: 'mail.localhost', secret: SECRET }] });
+    let stopped = false;
+    const g = await startGateway(validateGatewayConfig({
+      domain: 'mail.localhost', server: { host: '127.0.0.1', port: other.server.port('component'), secret: SECRET },
+      listener: { port: 0 }, log: { level: 'silent' },
+    }));
+    try {
+      await other.stop(); stopped = true;
+      await until(() => (g.online ? undefined : true), 10_000, 'the gateway to notice');
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port: g.smtpPort, secure: false, ignoreTLS: true });
+      await assert.rejects(t.sendMail({ from: 'carol@example.org', to: 'alice%localhost@mail.localhost', subject: 'x', text: 'x' }),
+        (e: { responseCode?: number }) => e.responseCode === 451);
+    } finally { await g.stop(); if (!stopped) await other.stop(); }
+  });
+
   it('the command refuses a bad configuration with the key named and exit code 1', () => {
     const dir = mkdtempSync(join(tmpdir(), 'magpie-gw-'));
     const file = join(dir, 'gw.yaml');
