@@ -21,6 +21,8 @@ import { BoshService } from './transports/bosh/service.js';
 import type { Transport } from './transports/transport.js';
 import { HttpRoutes } from './transports/http-routes.js';
 import { C2SStream } from './stream/c2s.js';
+import { ComponentStream } from './stream/component.js';
+import { ComponentRouter } from './router/components.js';
 import { DiscoRegistry } from './modules/disco-registry.js';
 import { Metrics } from './modules/metrics.js';
 import { ModuleLoader } from './modules/loader.js';
@@ -45,7 +47,8 @@ export class MagpieServer implements ServerCore {
   stopping = false;
   private hosts: Map<string, HostConfig>;
   private listeners: { type: string; server: net.Server }[] = [];
-  private streams = new Set<C2SStream>();
+  readonly components: ComponentRouter;
+  private streams = new Set<C2SStream | ComponentStream>();
   private connectionsByAddress = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
   private ownsStorage = true;
@@ -55,6 +58,8 @@ export class MagpieServer implements ServerCore {
     this.hosts = new Map(config.hosts.map((h) => [h.domain, h]));
     this.router = new Router({ hooks: this.hooks, log: this.log.child({ component: 'router' }), isLocalHost: (d) => this.isLocalHost(d) });
     this.throttle = new AuthThrottle(config.limits);
+    this.components = new ComponentRouter({ components: config.components, hooks: this.hooks, router: this.router, log: this.log,
+      metrics: this.metrics, disco: this.disco, hosts: config.hosts.map((h) => h.domain) });
     if (opts.storage) { this.storage = opts.storage; this.ownsStorage = false; }
     this.extraModules = opts.extraModules ?? [];
   }
@@ -88,6 +93,7 @@ export class MagpieServer implements ServerCore {
   async start(): Promise<void> {
     await this.init();
     this.certs = await loadCertificates(this.config, this.log);
+    await this.components.init();
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
     const loaded = await this.modules.loadAll();
     const bosh = this.boshService();
@@ -104,7 +110,8 @@ export class MagpieServer implements ServerCore {
         continue;
       }
       const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert,
-        onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => this.accept(t));
+        onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') },
+      l.type === 'component' ? (t) => this.accept(t, (x) => new ComponentStream(this, this.components, x)) : (t) => this.accept(t));
       this.listeners.push({ type: l.type, server });
       const a = server.address() as net.AddressInfo;
       this.log.info({ type: l.type, address: a.address, port: a.port }, 'listening');
@@ -125,23 +132,23 @@ export class MagpieServer implements ServerCore {
   }
 
   /** The port a listener of this type is bound to (tests bind to port 0). */
-  port(type: 'c2s' | 'c2s-tls' | 'http' | 'https'): number {
+  port(type: 'c2s' | 'c2s-tls' | 'http' | 'https' | 'component'): number {
     const l = this.listeners.find((x) => x.type === type);
     if (!l) throw new Error(`no ${type} listener`);
     return (l.server.address() as net.AddressInfo).port;
   }
 
-  private accept(t: Transport): void {
+  private accept(t: Transport, open: (t: Transport) => C2SStream | ComponentStream = (x) => new C2SStream(this, x)): void {
     if (this.stopping) { t.destroy(); return; }
     const n = (this.connectionsByAddress.get(t.remoteAddress) ?? 0) + 1;
     if (n > this.config.limits.maxConnectionsPerAddress) {
       this.log.warn({ addr: t.remoteAddress }, 'too many connections from one address');
-      const s = new C2SStream(this, t);
+      const s = open(t);
       s.fatal(new StreamError('policy-violation', 'too many connections from your address'));
       return;
     }
     this.connectionsByAddress.set(t.remoteAddress, n);
-    const stream = new C2SStream(this, t);
+    const stream = open(t);
     this.streams.add(stream);
     const close = t.onClose;
     t.onClose = (err) => {

@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { ConfigSchema, type Config } from './schema.js';
 import { JID } from '@magpie/core/jid/jid';
+import { checkComponents } from './components.js';
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -33,6 +34,7 @@ export function validateConfig(raw: unknown): Config {
       else { seen.add(j.domain); h.domain = j.domain; }
     } catch (e) { problems.push(`hosts.${i}.domain: not a valid domain (${(e as Error).message})`); }
   });
+  checkComponents(cfg, seen, problems);
   const ports = new Set<string>();
   cfg.listeners.forEach((l, i) => {
     const k = `${l.address}:${l.port}`;

@@ -27,11 +27,22 @@ export const HostSchema = z.object({
 
 export const ListenerSchema = z.object({
   /** c2s: STARTTLS port (RFC 6120); c2s-tls: direct TLS (XEP-0368); http/https: web clients
-      (XMPP over WebSocket, RFC 7395). */
-  type: z.enum(['c2s', 'c2s-tls', 'http', 'https']),
-  address: z.string().default('::'),
+      (XMPP over WebSocket, RFC 7395); component: external components (XEP-0114). */
+  type: z.enum(['c2s', 'c2s-tls', 'http', 'https', 'component']),
+  /** Default '::', except a component listener: loopback only (its secret crosses in the clear). */
+  address: z.string().optional(),
   port,
-}).strict();
+}).strict().transform((l) => ({ ...l, address: l.address ?? (l.type === 'component' ? '127.0.0.1' : '::') }));
+
+/** An external component (XEP-0114): its domain and the shared secret of its handshake. */
+export const ComponentSchema = z.object({
+  domain: z.string().min(1),
+  /** Exactly one of secret / secretFile (a file holding the secret, read at start). */
+  secret: z.string().min(1).optional(),
+  secretFile: z.string().min(1).optional(),
+  /** Name shown in the server's disco#items. */
+  name: z.string().optional(),
+}).strict().refine((c) => (c.secret === undefined) !== (c.secretFile === undefined), { message: 'give exactly one of secret and secretFile' });
 
 export const LimitsSchema = z.object({
   maxStanzaBytes: z.number().int().min(1024).default(262144),
@@ -72,6 +83,8 @@ export const ConfigSchema = z.object({
     { type: 'http', address: '::', port: 5280 },
     { type: 'https', address: '::', port: 5443 },
   ]),
+  /** External components (XEP-0114) allowed to connect to the component listener. */
+  components: z.array(ComponentSchema).default([]),
   /** The web listeners' endpoints. */
   http: z.object({
     websocketPath: z.string().startsWith('/').default('/xmpp-websocket'),
@@ -138,3 +151,4 @@ export type Config = z.infer<typeof ConfigSchema>;
 export type HostConfig = z.infer<typeof HostSchema>;
 export type ListenerConfig = z.infer<typeof ListenerSchema>;
 export type Limits = z.infer<typeof LimitsSchema>;
+export type ComponentConfig = z.infer<typeof ComponentSchema>;

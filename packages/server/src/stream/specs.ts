@@ -7,6 +7,7 @@ export const CORE_SPECS: SpecSupport[] = [
   { spec: 'RFC 7395', status: 'complete', notes: 'XMPP over WebSocket on the http/https listeners (subprotocol xmpp, origin allow-list, frame limit)' },
   { spec: 'RFC 3921', version: '§3 session', status: 'complete', notes: 'legacy session establishment, advertised as optional' },
   { spec: 'XEP-0124', version: '1.11.2', status: 'partial', notes: 'BOSH on the http/https listeners: rid window, resent responses, long polling, hold/wait/inactivity/polling/pause, terminal conditions with legacy HTTP codes, CORS; no key sequencing (use https), no multiple streams, no acknowledgements' },
+  { spec: 'XEP-0114', version: '1.6', status: 'complete', notes: 'external components (jabber:component:accept) on the component listener; one connection per component domain' },
   { spec: 'XEP-0156', version: '1.4.0', status: 'partial', notes: 'host-meta and host-meta.json announce the WebSocket and BOSH endpoints; no DNS TXT method' },
   { spec: 'XEP-0206', version: '1.4', status: 'partial', notes: 'XMPP over BOSH: stream restarts (restartlogic), features in the body, stream errors as remote-stream-error; no channel binding (requests use several TLS connections); §8: stanzas still queued when a session dies are dropped, not bounced' },
   { spec: 'XEP-0178', version: '1.2', status: 'partial', notes: 'SASL EXTERNAL with client certificates on c2s; s2s not yet' },
