@@ -1,8 +1,8 @@
 // Push notifications (XEP-0357): a client enables an app server; a message that arrives while
 // the account is offline, or while the device's stream is suspended by XEP-0198, becomes a
 // pubsub publish to the app server with the summary form and the client's publish-options;
-// publish errors disable the registration. The app server here is a test XMPP entity on a real
-// socket that records publishes and answers them.
+// publish errors disable the registration. The app server is an external component (XEP-0114)
+// on a real socket that records publishes and answers them (./app-server.ts).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@magpie/core/xml/element';
@@ -11,7 +11,7 @@ import { RawClient } from '../support/raw-client.js';
 import { online, iq, condition } from '../im/services-helpers.js';
 import { chat, sleep } from '../im/roster-helpers.js';
 import { smLogin, waitFor } from '../sm/sm-helpers.js';
-import { AppServer, startAppServer } from './app-server.js';
+import { AppServer, appServerConfig, startAppServer } from './app-server.js';
 
 const PUSH = 'urn:xmpp:push:0';
 const enable = (jid: string, node: string, secret?: string): string => `<enable xmlns='${PUSH}' jid='${jid}' node='${node}'>${secret ? `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>http://jabber.org/protocol/pubsub#publish-options</value></field><field var='secret'><value>${secret}</value></field></x>` : ''}</enable>`;
@@ -22,7 +22,7 @@ function summary(pub: Element): Record<string, string | undefined> {
 }
 
 async function setup(options: Record<string, unknown> = {}): Promise<{ ts: TestServer; app: AppServer }> {
-  const ts = await startTestServer({ modules: { options: { push: options } } });
+  const ts = await startTestServer({ ...appServerConfig, modules: { options: { push: options } } });
   for (const u of ['alice', 'bob']) await ts.addUser(u, 'pw');
   return { ts, app: await startAppServer(ts) };
 }
