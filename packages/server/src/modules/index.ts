@@ -15,7 +15,8 @@ import vcard from './vcard/vcard.js';
 import privateStorage from './private/private.js';
 import last from './last/last.js';
 import caps from './caps/caps.js';
+import federation from './federation/federation.js';
 
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
-  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps] as MagpieModule[];
+  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps, federation] as MagpieModule[];
 }
