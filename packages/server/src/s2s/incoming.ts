@@ -33,8 +33,8 @@ export class S2SIncoming extends S2SXmlStream {
   localDomain: string | undefined;
   /** The `from` of the peer's stream header, when given. */
   peerDomain: string | undefined;
-  /** Authenticated (remote domain → local domains) pairs. */
-  readonly pairs = new Map<string, Set<string>>();
+  /** Authenticated pairs: remote domain → (local domain → how it authenticated). */
+  readonly pairs = new Map<string, Map<string, string>>();
   private saslDone = false;
   private pendingDialback = 0;
 
@@ -47,8 +47,8 @@ export class S2SIncoming extends S2SXmlStream {
 
   private authorize(from: string, to: string, how: string): void {
     let s = this.pairs.get(from);
-    if (!s) { s = new Set(); this.pairs.set(from, s); }
-    s.add(to);
+    if (!s) { s = new Map(); this.pairs.set(from, s); }
+    s.set(to, how);
     this.log = this.log.child({ remote: from });
     this.log.info({ local: to, method: how }, 'incoming s2s stream authenticated');
   }

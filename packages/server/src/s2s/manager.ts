@@ -187,6 +187,13 @@ export class FederationManager {
     }
   }
 
+  /** Authenticated incoming pairs (tests, admin). */
+  incomingPairs(): { remote: string; local: string; method: string }[] {
+    const out: { remote: string; local: string; method: string }[] = [];
+    for (const s of this.incoming) for (const [remote, locals] of s.pairs) for (const [local, method] of locals) out.push({ remote, local, method });
+    return out;
+  }
+
   /** Live outgoing pairs (tests, admin). */
   outgoingPairs(): { local: string; remote: string; ready: boolean; method?: string }[] {
     return [...this.pairs.values()].map((p) => ({ local: p.local, remote: p.remote, ready: p.ready, method: p.stream?.method }));
