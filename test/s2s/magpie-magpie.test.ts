@@ -68,6 +68,11 @@ async function scenario(A: TestServer, B: TestServer): Promise<void> {
     alice.send(`<iq type='get' id='xping' to='${b}/nope'><ping xmlns='urn:xmpp:ping'/></iq>`);
     assert.equal(condition(await take(alice, (e) => e.attr('id') === 'xping', 'iq error', T)), 'service-unavailable');
 
+    // An iq to the other server itself, answered over the reverse stream.
+    alice.send(`<iq type='get' id='sping' to='${B.domain}'><ping xmlns='urn:xmpp:ping'/></iq>`);
+    const pong = await take(alice, (e) => e.attr('id') === 'sping', 'server ping answer', T);
+    assert.deepEqual([pong.attr('type'), pong.attr('from')], ['result', B.domain]);
+
     // Bob goes offline: Alice sees it.
     bob.send(`<presence type='unavailable'/>`);
     await take(alice, isPresence('unavailable', `${b}/r1`), 'bob unavailable', T);
@@ -92,6 +97,27 @@ describe('Magpie ↔ Magpie federation, dialback (self-signed certificates)', ()
     await scenario(A, B);
     assert.equal(methodOf(A, B), 'dialback');
     assert.equal(methodOf(B, A), 'dialback');
+  });
+
+  it('idle connections close after s2s.idleTimeout; the next stanza opens a new one', async () => {
+    A.server.config.s2s.idleTimeout = 1; B.server.config.s2s.idleTimeout = 1;
+    const alice = await loginAt(A, 'alice', 'idle');
+    const bob = await loginAt(B, 'bob', 'idle');
+    try {
+      alice.send(`<message to='bob@b.localhost/idle' id='i1'><body>one</body></message>`);
+      await take(bob, (e) => e.attr('id') === 'i1', 'first message', T);
+      assert.ok(federation(A).outgoingPairs().some((p) => p.remote === 'b.localhost'));
+      const deadline = Date.now() + 15_000;
+      while (federation(A).outgoingPairs().length || federation(B).incomingPairs().length) {
+        assert.ok(Date.now() < deadline, 'idle streams were closed');
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      alice.send(`<message to='bob@b.localhost/idle' id='i2'><body>two</body></message>`);
+      await take(bob, (e) => e.attr('id') === 'i2', 'message on a new stream', T);
+    } finally {
+      A.server.config.s2s.idleTimeout = 600; B.server.config.s2s.idleTimeout = 600;
+      alice.destroy(); bob.destroy();
+    }
   });
 
   it('a requireValidCert policy refuses the self-signed peer (the stanza bounces)', async () => {

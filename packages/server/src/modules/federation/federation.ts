@@ -33,7 +33,7 @@ export default defineModule({
   setup(api) {
     const cfg = api.config;
     if (!cfg.s2s.enabled) {
-      api.log.debug('federation is off (s2s.enabled: false)');
+      if (cfg.listeners.some((l) => l.type === 's2s' || l.type === 's2s-tls')) api.log.warn('an s2s listener is configured but s2s.enabled is false: its connections are closed');
       return;
     }
     const certs = api.certificates();
