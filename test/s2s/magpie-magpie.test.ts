@@ -152,6 +152,25 @@ describe('Magpie ↔ Magpie federation, certificates from a test CA (SASL EXTERN
   });
 });
 
+describe('Magpie ↔ Magpie federation, one bidirectional connection (XEP-0288)', { skip: !hasOpenssl() && 'openssl missing' }, () => {
+  let ca: TestCa; let A: TestServer, B: TestServer;
+  before(async () => {
+    ca = makeTestCa(['a.localhost', 'b.localhost']);
+    A = await startFederated('a.localhost', { ca, s2s: { bidi: true } });
+    B = await startFederated('b.localhost', { ca, s2s: { bidi: true } });
+    route(A, B); route(B, A);
+    await A.addUser('alice', 'pw'); await B.addUser('bob', 'pw');
+  });
+  after(async () => { await A?.stop(); await B?.stop(); });
+
+  it('B answers over the connection A opened: no connection from B to A', async () => {
+    await scenario(A, B);
+    const out = federation(A).outgoingPairs();
+    assert.deepEqual(out.map((p) => [p.remote, p.method, p.bidi]), [['b.localhost', 'SASL EXTERNAL', true]]);
+    assert.deepEqual(federation(B).outgoingPairs(), [], 'B never connected to A');
+  });
+});
+
 describe('Magpie ↔ Magpie federation, peer down, restarting, or silent', () => {
   let A: TestServer, B: TestServer;
   let bPort = 0;

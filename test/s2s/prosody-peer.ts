@@ -29,6 +29,8 @@ export interface ProsodyOptions {
   /** s2s_secure_auth: only certificates authenticate peers (no dialback fallback). */
   secureAuth: boolean;
   routes: Record<string, [string, number]>;
+  /** More Prosody modules to load (e.g. s2s_bidi). */
+  modules?: string[];
 }
 
 export interface ProsodyPeer { dir: string; c2sPort: number; s2sPort: number; domain: string; log(): string; register(user: string, pw: string): void; stop(): Promise<void> }
@@ -53,7 +55,7 @@ log = { debug = ${lua(join(dir, 'prosody.log'))} }
 interfaces = { "127.0.0.1" }
 c2s_ports = { ${c2sPort} }
 s2s_ports = { ${s2sPort} }
-modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "ping", "presence", "test_static_routes" }
+modules_enabled = { "roster", "saslauth", "tls", "dialback", "disco", "ping", "presence", "test_static_routes"${(o.modules ?? []).map((m) => `, ${lua(m)}`).join('')} }
 modules_disabled = { "admin_socket" }
 c2s_require_encryption = false
 allow_unencrypted_plain_auth = true

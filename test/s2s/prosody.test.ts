@@ -109,3 +109,51 @@ describe('Magpie ↔ Prosody, untrusted certificates (dialback)', () => {
     assert.deepEqual([...new Set(federation(M).incomingPairs().filter((p) => p.remote === 'p.localhost').map((p) => p.method))], ['dialback']);
   });
 });
+
+describe('Magpie ↔ Prosody, one bidirectional connection (XEP-0288, mod_s2s_bidi)', () => {
+  let ca: TestCa; let M: TestServer | undefined; let P: ProsodyPeer | undefined;
+  before(async () => {
+    if (!prosodyInstalled() || !hasOpenssl()) return;
+    ca = makeTestCa(['m.localhost', 'p.localhost']);
+    M = await startFederated('m.localhost', { ca, s2s: { bidi: true } });
+    P = await startProsody({ domain: 'p.localhost', ...ca.cert('p.localhost'), cafile: ca.caFile, secureAuth: true, modules: ['s2s_bidi'], routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
+    M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
+    await M.addUser('mia', 'pw'); P.register('pat', 'pw');
+  });
+  after(async () => { await M?.stop(); await P?.stop(); });
+
+  it('Prosody answers over the connection Magpie opened', async (t) => {
+    if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
+    try { await scenario(M, P); } catch (e) { console.error(P.log().slice(-6000)); throw e; }
+    assert.deepEqual(federation(M).outgoingPairs().map((p) => [p.remote, p.method, p.bidi]), [['p.localhost', 'SASL EXTERNAL', true]]);
+    assert.deepEqual(federation(M).incomingPairs(), [], 'Prosody never connected to Magpie');
+  });
+});
+
+describe('Prosody ↔ Magpie, one bidirectional connection opened by Prosody', () => {
+  let ca: TestCa; let M: TestServer | undefined; let P: ProsodyPeer | undefined;
+  before(async () => {
+    if (!prosodyInstalled() || !hasOpenssl()) return;
+    ca = makeTestCa(['m.localhost', 'p.localhost']);
+    M = await startFederated('m.localhost', { ca, s2s: { bidi: true } });
+    P = await startProsody({ domain: 'p.localhost', ...ca.cert('p.localhost'), cafile: ca.caFile, secureAuth: true, modules: ['s2s_bidi'], routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
+    M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
+    await M.addUser('mia', 'pw'); P.register('pat', 'pw');
+  });
+  after(async () => { await M?.stop(); await P?.stop(); });
+
+  it('Magpie answers over the connection Prosody opened', async (t) => {
+    if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
+    const cm = await loginAt(M, 'mia', 'r1');
+    const cp = await loginProsody(P, 'pat', 'r1');
+    try {
+      cm.send(`<presence/>`);
+      cp.send(`<message to='mia@m.localhost/r1' type='chat' id='p1'><body>ping</body></message>`);
+      await take(cm, (e) => e.name === 'message' && e.attr('id') === 'p1', 'message from Prosody', T);
+      cm.send(`<message to='pat@p.localhost/r1' type='chat' id='m1'><body>pong</body></message>`);
+      assert.equal((await take(cp, (e) => e.name === 'message' && e.attr('id') === 'm1', 'reply at Prosody', T)).getChildText('body'), 'pong');
+      assert.deepEqual(federation(M).incomingPairs().map((p) => [p.remote, p.method]), [['p.localhost', 'SASL EXTERNAL']]);
+      assert.deepEqual(federation(M).outgoingPairs(), [], 'Magpie never connected to Prosody');
+    } catch (e) { console.error(P.log().slice(-6000)); throw e; } finally { cm.destroy(); cp.destroy(); }
+  });
+});

@@ -56,6 +56,8 @@ export const S2SSchema = z.object({
   maxQueuedStanzas: z.number().int().min(1).default(1000),
   /** Incoming s2s connections in total. */
   maxIncoming: z.number().int().min(1).default(1000),
+  /** XEP-0288 bidirectional streams: offer them, ask for them, and use them. */
+  bidi: z.boolean().default(false),
 }).strict();
 
 export type S2SConfig = z.infer<typeof S2SSchema>;

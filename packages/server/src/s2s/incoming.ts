@@ -11,19 +11,19 @@ import { randomBytes } from 'node:crypto';
 import { Element, xml } from '@magpie/core/xml/element';
 import type { StreamOpenInfo } from '@magpie/core/xml/parser';
 import { NS } from '@magpie/core/protocol/namespaces';
-import { StanzaError, StreamError, errorReply, type StanzaErrorCondition } from '@magpie/core/protocol/errors';
+import { StanzaError, StreamError, type StanzaErrorCondition } from '@magpie/core/protocol/errors';
 import { JID } from '@magpie/core/jid/jid';
 import type { Transport } from '../transports/transport.js';
 import type { Limits } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { openStreamTag, parseVersion } from '../stream/stream-header.js';
 import { S2SXmlStream } from './xml-stream.js';
-import { retarget } from './content-ns.js';
+import { acceptStanza } from './stanza-intake.js';
+import { NS_BIDI, NS_BIDI_FEATURE } from './bidi.js';
 import { certificateValidFor } from './trust.js';
 import type { S2SContext } from './context.js';
 
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
-const IQ_TYPES = new Set(['get', 'set', 'result', 'error']);
 /** Dialback requests one stream may have waiting for their authoritative server at once. */
 const MAX_PENDING_DIALBACK = 10;
 
@@ -38,6 +38,9 @@ export class S2SIncoming extends S2SXmlStream {
   private saslDone = false;
   private pendingDialback = 0;
 
+  /** Told of each pair authenticated on this stream (the manager routes bidi traffic by it). */
+  onPair: (remote: string, local: string) => void = () => {};
+
   constructor(private readonly ctx: S2SContext, private readonly transport: Transport, log: Logger, limits: Limits) {
     super(transport, log, limits);
   }
@@ -50,7 +53,8 @@ export class S2SIncoming extends S2SXmlStream {
     if (!s) { s = new Map(); this.pairs.set(from, s); }
     s.set(to, how);
     this.log = this.log.child({ remote: from });
-    this.log.info({ local: to, method: how }, 'incoming s2s stream authenticated');
+    this.log.info({ local: to, method: how, bidi: this.bidi }, 'incoming s2s stream authenticated');
+    this.onPair(from, to);
   }
 
   // --- stream header (RFC 6120 §4.7, §4.8) ----------------------------------------------------
@@ -91,6 +95,7 @@ export class S2SIncoming extends S2SXmlStream {
       const st = f.c('starttls', {}, NS.TLS);
       if (policy.requireTls) st.c('required');
     }
+    if (this.ctx.config.s2s.bidi && !this.saslDone) f.c('bidi', {}, NS_BIDI_FEATURE);
     if (this.saslDone || (!secure && policy.requireTls)) return f;
     // EXTERNAL only when it would succeed: a chain we trust that names the claimed domain.
     if (this.peerDomain && certificateValidFor(this.transport.peerCertificate(), this.peerDomain)) {
@@ -104,6 +109,11 @@ export class S2SIncoming extends S2SXmlStream {
 
   protected async process(el: Element): Promise<void> {
     if (el.xmlns === NS.TLS && el.name === 'starttls') return this.startTls();
+    if (el.xmlns === NS_BIDI && el.name === 'bidi') {
+      if (!this.ctx.config.s2s.bidi || this.authenticated) throw new StreamError('unsupported-stanza-type', 'bidirectional streams are not offered here');
+      this.bidi = true;
+      return;
+    }
     if (el.xmlns === NS.SASL) return this.sasl(el);
     if (el.xmlns === NS.DIALBACK && el.name === 'result') return this.dialbackResult(el);
     if (el.xmlns === NS.DIALBACK && el.name === 'verify') return this.dialbackVerify(el);
@@ -222,29 +232,19 @@ export class S2SIncoming extends S2SXmlStream {
 
   private async stanza(el: Element): Promise<void> {
     if (!this.authenticated) throw new StreamError('not-authorized', 'authenticate first');
-    const fromAttr = el.attrs.from; const toAttr = el.attrs.to;
-    if (fromAttr === undefined || toAttr === undefined) throw new StreamError('improper-addressing', 'stanzas between servers need from and to');
-    const from = JID.tryParse(fromAttr);
-    if (!from || !this.pairs.has(from.domain)) throw new StreamError('invalid-from', 'the "from" domain is not authenticated on this stream');
-    const to = JID.tryParse(toAttr);
-    if (!to) throw new StreamError('improper-addressing', 'the "to" address is not a valid JID');
-    if (!this.ctx.isLocalHost(to.domain)) throw new StreamError('host-unknown', 'that domain is not served here');
-    if (!this.isAuthorized(from.domain, to.domain)) throw new StreamError('invalid-from', 'that domain pair is not authenticated on this stream');
     this.lastActivity = Date.now();
-    retarget(el, NS.SERVER, NS.CLIENT);
-    el.attrs.from = from.toString();
-    el.attrs.to = to.toString();
-    const type = el.attrs.type;
-    if (el.name === 'iq') {
-      if (!el.attrs.id || type === undefined || !IQ_TYPES.has(type)) return this.refuse(el, from, to, new StanzaError('bad-request', 'an iq needs an id and a type'));
-      if ((type === 'get' || type === 'set') && el.elements().length !== 1) return this.refuse(el, from, to, new StanzaError('bad-request', 'an iq get or set carries exactly one child'));
-    }
-    await this.ctx.route(el, { kind: 's2s', domain: from.domain, streamId: this.id }, from, to);
+    await acceptStanza(this.ctx, el, { knowsRemote: (d) => this.pairs.has(d), isAuthorized: (r, l) => this.isAuthorized(r, l) }, this.id);
   }
 
-  private async refuse(el: Element, from: JID, to: JID, err: StanzaError): Promise<void> {
-    const reply = errorReply(el, err);
-    if (reply) await this.ctx.route(reply, { kind: 'local' }, to, from);
+  // --- XEP-0288 bidirectional use ---------------------------------------------------------------
+
+  /** The peer asked to receive our stanzas on this stream (before authenticating). */
+  bidi = false;
+
+  /** Send a stanza to the peer on its own stream (bidi: only for pairs it authenticated). */
+  send(stanza: Element): void {
+    this.lastActivity = Date.now();
+    this.write(stanza);
   }
 
   protected onEnded(): void { /* the manager listens through onceEnded */ }

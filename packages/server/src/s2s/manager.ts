@@ -47,6 +47,8 @@ const sleep = (ms: number) => new Promise<void>((r) => { const t = setTimeout(r,
 export class FederationManager {
   private readonly pairs = new Map<string, Pair>();
   readonly incoming = new Set<S2SIncoming>();
+  /** XEP-0288: incoming streams that take our stanzas for a (local → remote) pair. */
+  private readonly bidiRoutes = new Map<string, S2SIncoming>();
   private stopped = false;
 
   constructor(private readonly deps: ManagerDeps) {}
@@ -68,7 +70,12 @@ export class FederationManager {
   /** route/remote: queue or send a stanza from a hosted domain to a remote one. */
   send(ev: StanzaEvent): void {
     if (this.stopped) { this.deps.bounce(ev, new StanzaError('remote-server-not-found', 'the server is shutting down')); return; }
-    const p = this.pair(ev.from.domain, ev.to.domain);
+    const k = this.key(ev.from.domain, ev.to.domain);
+    const existing = this.pairs.get(k);
+    const back = this.bidiRoutes.get(k);
+    // Our own stream wins when there is one (set up or under way: its queue keeps the order).
+    if (!existing && back && !back.closed) { back.send(ev.stanza); return; }
+    const p = existing ?? this.pair(ev.from.domain, ev.to.domain);
     if (p.ready && p.stream && !p.stream.closed) { p.stream.send(ev.stanza); return; }
     if (p.queue.length >= this.cfg.maxQueuedStanzas) {
       this.deps.bounce(ev, new StanzaError('resource-constraint', `too many stanzas waiting for ${ev.to.domain}`));
@@ -167,7 +174,17 @@ export class FederationManager {
       return;
     }
     this.incoming.add(s);
-    s.onceEnded(() => this.incoming.delete(s));
+    const routes: string[] = [];
+    s.onPair = (remote, local) => {
+      if (!s.bidi) return;
+      const k = this.key(local, remote);
+      this.bidiRoutes.set(k, s);
+      routes.push(k);
+    };
+    s.onceEnded(() => {
+      this.incoming.delete(s);
+      for (const k of routes) if (this.bidiRoutes.get(k) === s) this.bidiRoutes.delete(k);
+    });
   }
 
   tick(now: number): void {
@@ -195,7 +212,7 @@ export class FederationManager {
   }
 
   /** Live outgoing pairs (tests, admin). */
-  outgoingPairs(): { local: string; remote: string; ready: boolean; method?: string }[] {
-    return [...this.pairs.values()].map((p) => ({ local: p.local, remote: p.remote, ready: p.ready, method: p.stream?.method }));
+  outgoingPairs(): { local: string; remote: string; ready: boolean; method?: string; bidi: boolean }[] {
+    return [...this.pairs.values()].map((p) => ({ local: p.local, remote: p.remote, ready: p.ready, method: p.stream?.method, bidi: p.stream?.bidi ?? false }));
   }
 }

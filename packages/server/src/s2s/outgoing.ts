@@ -16,6 +16,10 @@ import { S2SXmlStream } from './xml-stream.js';
 import { certificateValidFor } from './trust.js';
 import type { OutgoingSocket } from './outgoing-socket.js';
 import type { S2SContext, VerifyOutcome } from './context.js';
+import { acceptStanza } from './stanza-intake.js';
+import { NS_BIDI, NS_BIDI_FEATURE } from './bidi.js';
+
+const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
 
 /** Why a stream could not be authenticated; `condition` is what queued stanzas bounce with. */
 export class SetupError extends Error {
@@ -31,6 +35,8 @@ export class S2SOutgoing extends S2SXmlStream {
   id = '';
   phase: Phase = 'header';
   method: 'SASL EXTERNAL' | 'dialback' | undefined;
+  /** XEP-0288 requested: the peer may send its stanzas back on this stream. */
+  bidi = false;
   private peerDeclaredDialback = false;
   private triedSasl = false;
   private settled = false;
@@ -81,6 +87,13 @@ export class S2SOutgoing extends S2SXmlStream {
     if (el.xmlns === NS.SASL) return this.onSasl(el);
     if (el.xmlns === NS.DIALBACK && el.name === 'result') return this.onResult(el);
     if (el.xmlns === NS.DIALBACK && el.name === 'verify') return this.onVerify(el);
+    if (this.bidi && this.phase === 'ready' && el.xmlns === NS.SERVER && STANZA_KINDS.has(el.name)) {
+      // The peer is the server we resolved and connected to (and, with TLS, checked): it may
+      // send for its domain to ours.
+      this.lastActivity = Date.now();
+      const mine = (r: string, l: string) => r === this.remote && l === this.local;
+      return acceptStanza(this.ctx, el, { knowsRemote: (d) => d === this.remote, isAuthorized: mine }, this.id);
+    }
     throw new StreamError('unsupported-stanza-type', `<${el.name}/> is not expected on an outgoing stream`);
   }
 
@@ -100,6 +113,11 @@ export class S2SOutgoing extends S2SXmlStream {
     }
     this.openVerifies();
     if (this.phase === 'auth-sasl' && this.method === 'SASL EXTERNAL') return this.becomeReady();
+    // XEP-0288 §2.2: ask for bidirectionality before authenticating (after TLS).
+    if (!this.bidi && this.ctx.config.s2s.bidi && f.getChild('bidi', NS_BIDI_FEATURE)) {
+      this.bidi = true;
+      this.write(xml('bidi', NS_BIDI));
+    }
     const mechs = f.getChild('mechanisms', NS.SASL)?.getChildren('mechanism', NS.SASL).map((m) => m.text().trim()) ?? [];
     if (!this.triedSasl && this.socket.secure && mechs.includes('EXTERNAL') && this.ctx.hasConfiguredCertificate(this.local)) {
       this.triedSasl = true;
@@ -159,7 +177,7 @@ export class S2SOutgoing extends S2SXmlStream {
   private becomeReady(): void {
     this.phase = 'ready';
     this.lastActivity = Date.now();
-    this.log.info({ method: this.method, secure: this.socket.secure }, 'outgoing s2s stream authenticated');
+    this.log.info({ method: this.method, secure: this.socket.secure, bidi: this.bidi }, 'outgoing s2s stream authenticated');
     if (!this.settled) { this.settled = true; this.readyResolve(); }
   }
 

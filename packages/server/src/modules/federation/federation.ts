@@ -1,5 +1,6 @@
 // Server-to-server federation (RFC 6120 with jabber:server streams; XEP-0220 Server Dialback
-// with XEP-0185 keys; XEP-0178 SASL EXTERNAL between servers; XEP-0368 direct TLS): owns
+// with XEP-0185 keys; XEP-0178 SASL EXTERNAL between servers; XEP-0368 direct TLS; XEP-0288
+// bidirectional connections): owns
 // 'route/remote' (stanzas for domains not hosted here) and 'connection/s2s' (connections
 // accepted on the s2s and s2s-tls listeners). The protocol lives in src/s2s/; this module wires
 // it to the server: configuration (the `s2s` key), routing, certificates, timers, shutdown.
@@ -25,6 +26,7 @@ export default defineModule({
       { spec: 'XEP-0220', version: '1.1.1', status: 'complete', notes: 'receiving, originating and authoritative roles; dialback errors; verification never blocks the stream' },
       { spec: 'XEP-0185', version: '1.0', status: 'complete', notes: 'HMAC-SHA256 keys over receiving, originating domain and stream id; s2s.dialbackSecret or a random secret per start' },
       { spec: 'XEP-0178', version: '1.2', status: 'partial', notes: 's2s: offered to a peer whose certificate chain validates (system CAs + s2s.caFile) for its domain; used outgoing when the peer offers it and our certificate is configured (not generated); dialback otherwise' },
+      { spec: 'XEP-0288', version: '1.0.1', status: 'complete', notes: 'off by default (s2s.bidi); offered, requested before authentication, used both ways; interoperates with Prosody mod_s2s_bidi' },
       { spec: 'XEP-0368', version: '1.1.0', status: 'complete', notes: 's2s: _xmpps-server SRV records merged with _xmpp-server (direct TLS first among equal priorities, ALPN xmpp-server), s2s-tls listener' },
     ],
     options: z.object({}).strict(),
