@@ -126,12 +126,17 @@ describe('s2s: hostile peers', () => {
     await expectStreamError(c, 'not-authorized');
   });
 
-  it('db:result for a domain not served here → item-not-found dialback error', async () => {
+  it('db:result for a domain not served here → item-not-found; claiming our own domain → not-authorized', async () => {
     const c = await openAs(port, 'evil.localhost');
     c.send(`<db:result from='evil.localhost' to='elsewhere.localhost'>evil-key</db:result>`);
     const r = await c.next((e) => e.name === 'result' && e.xmlns === DB, T);
     assert.equal(r.attr('type'), 'error');
     assert.ok(r.getChild('error', DB)?.getChild('item-not-found', 'urn:ietf:params:xml:ns:xmpp-stanzas'));
+    // Nor may a peer claim a domain served here.
+    c.send(`<db:result from='a.localhost' to='a.localhost'>evil-key</db:result>`);
+    const own = await c.next((e) => e.name === 'result' && e.xmlns === DB, T);
+    assert.equal(own.attr('type'), 'error');
+    assert.ok(own.getChild('error', DB)?.getChild('not-authorized', 'urn:ietf:params:xml:ns:xmpp-stanzas'));
     c.destroy();
   });
 

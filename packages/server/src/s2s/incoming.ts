@@ -157,7 +157,7 @@ export class S2SIncoming extends S2SXmlStream {
       if (this.peerDomain && j.domain !== this.peerDomain) return this.saslFailure('invalid-authzid');
       claimed = j.domain;
     }
-    if (!claimed || !certificateValidFor(this.transport.peerCertificate(), claimed)) {
+    if (!claimed || this.ctx.isLocalHost(claimed) || !certificateValidFor(this.transport.peerCertificate(), claimed)) {
       this.log.info({ claimed }, 'SASL EXTERNAL refused: no valid certificate for the domain');
       return this.saslFailure('not-authorized');
     }
@@ -182,6 +182,8 @@ export class S2SIncoming extends S2SXmlStream {
     const remote = from.domain; const local = to.domain;
     // Answers go from our domain to theirs (XEP-0220 §2.1.2).
     if (!this.ctx.isLocalHost(local)) return this.dialbackError('result', local, remote, undefined, 'item-not-found', 'that domain is not served here');
+    // Nobody else speaks for a domain hosted here.
+    if (this.ctx.isLocalHost(remote)) return this.dialbackError('result', local, remote, undefined, 'not-authorized', 'that domain is served here');
     const policy = this.ctx.policy(remote);
     if (!policy.allowDialback) return this.dialbackError('result', local, remote, undefined, 'not-allowed', 'dialback is not accepted from that domain');
     if (policy.requireTls && !this.transport.secure) return this.dialbackError('result', local, remote, undefined, 'policy-violation', 'TLS is required');
