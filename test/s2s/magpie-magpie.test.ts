@@ -217,6 +217,15 @@ describe('Magpie ↔ Magpie federation, peer down, restarting, or silent', () =>
     } finally { alice.destroy(); }
   });
 
+  it('a domain with no DNS records (SRV, then A/AAAA on 5269) → remote-server-not-found', async () => {
+    A.server.config.s2s.retryWindow = 0;
+    const alice = await loginAt(A, 'alice', 'nodns');
+    try {
+      alice.send(`<message to='someone@no-such-domain.invalid' id='nx'><body>?</body></message>`);
+      assert.equal(condition(await take(alice, (el) => el.attr('id') === 'nx', 'bounce', 60_000)), 'remote-server-not-found');
+    } finally { alice.destroy(); }
+  });
+
   it('a peer that accepts TCP and never answers → remote-server-timeout after s2s.authTimeout', async () => {
     const silent = net.createServer((s) => { s.on('error', () => {}); });
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));

@@ -19,7 +19,7 @@ import type { StanzaEvent } from '../hooks/events.js';
 import type { Limits } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import type { Transport } from '../transports/transport.js';
-import { resolveServer, type Candidate, type SrvResolver } from './resolver.js';
+import { boundedResolver, resolveServer, type Candidate, type SrvResolver } from './resolver.js';
 import { OutgoingSocket } from './outgoing-socket.js';
 import { S2SOutgoing, SetupError, type VerifyRequest } from './outgoing.js';
 import { S2SIncoming } from './incoming.js';
@@ -50,6 +50,7 @@ export class FederationManager {
   /** XEP-0288: incoming streams that take our stanzas for a (local → remote) pair. */
   private readonly bidiRoutes = new Map<string, S2SIncoming>();
   private stopped = false;
+  private dns: SrvResolver | undefined;
 
   constructor(private readonly deps: ManagerDeps) {}
 
@@ -107,7 +108,7 @@ export class FederationManager {
     let why = 'no address';
     for (;;) {
       let candidates: Candidate[];
-      try { candidates = await resolveServer(p.remote, this.cfg.routes, this.deps.dns); } catch (e) { candidates = []; why = `resolution failed: ${(e as Error).message}`; }
+      try { candidates = await resolveServer(p.remote, this.cfg.routes, this.deps.dns ?? (this.dns ??= boundedResolver(this.cfg.connectTimeout * 1000))); } catch (e) { candidates = []; why = `resolution failed: ${(e as Error).message}`; }
       let refusedOnly = true;
       condition = 'remote-server-not-found';
       for (const c of candidates) {

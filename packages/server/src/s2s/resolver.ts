@@ -14,6 +14,11 @@ export interface SrvResolver { resolveSrv(name: string): Promise<SrvRecord[]> }
 
 export const DEFAULT_S2S_PORT = 5269;
 
+/** The system resolver with a bound on each query (a dead DNS server must not hold stanzas for minutes). */
+export function boundedResolver(timeoutMs: number): SrvResolver {
+  return new dnsPromises.Resolver({ timeout: Math.max(100, Math.floor(timeoutMs / 2)), tries: 2 });
+}
+
 export function staticRoute(routes: S2SConfig['routes'], domain: string): Candidate | undefined {
   const r = routes[domain];
   if (r === undefined) return undefined;
