@@ -59,6 +59,7 @@ export class S2SOutgoing extends S2SXmlStream {
   start(): void { this.sendHeader(); }
 
   private sendHeader(): void {
+    // The initiating entity sends no id (RFC 6120 §4.7.3: the receiving entity chooses it).
     this.writeRaw(openStreamTag({ id: '', from: this.local, to: this.remote, lang: 'en', contentNs: NS.SERVER, extraNs: { db: NS.DIALBACK } }).replace(" id=''", ''));
     this.headerSent = true;
   }

@@ -79,9 +79,6 @@ export abstract class S2SXmlStream {
     this.headerSent = false;
   }
 
-  /** Stop reading bytes until the TLS layer takes over (STARTTLS, RFC 6120 §5.4.3.3). */
-  protected detachParser(): void { this.queue.length = 0; this.parser.reset(); }
-
   private onElement(el: Element): void {
     if (this.state !== 'open') return;
     this.queue.push(el);

@@ -7,7 +7,6 @@
 // Off unless `s2s.enabled` is true.
 
 import { z } from 'zod';
-import { StanzaError } from '@magpie/core/protocol/errors';
 import { defineModule } from '../module.js';
 import { DialbackKeys } from '../../s2s/dialback-key.js';
 import { FederationManager } from '../../s2s/manager.js';
@@ -65,7 +64,6 @@ export default defineModule({
       // Only a hosted domain can authenticate itself to a peer.
       if (!api.isLocalHost(ev.from.domain)) return undefined;
       if (api.isLocalHost(ev.to.domain)) return undefined;
-      if (!ev.to.domain || ev.to.domain.includes('/')) { api.bounce(ev, new StanzaError('jid-malformed')); return true; }
       queued.inc();
       manager.send(ev);
       return true;
