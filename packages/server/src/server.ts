@@ -23,6 +23,7 @@ import { HttpRoutes } from './transports/http-routes.js';
 import { C2SStream } from './stream/c2s.js';
 import { ComponentStream } from './stream/component.js';
 import { ComponentRouter } from './router/components.js';
+import { s2sCertificateStore } from './s2s/trust.js';
 import { DiscoRegistry } from './modules/disco-registry.js';
 import { Metrics } from './modules/metrics.js';
 import { ModuleLoader } from './modules/loader.js';
@@ -52,6 +53,7 @@ export class MagpieServer implements ServerCore {
   private connectionsByAddress = new Map<string, number>();
   private sweeper: NodeJS.Timeout | undefined;
   private ownsStorage = true;
+  private s2sCerts: CertificateStore | undefined;
 
   constructor(readonly config: Config, opts: StartOptions = {}) {
     this.log = opts.logger ?? createLogger(config.log);
@@ -109,6 +111,19 @@ export class MagpieServer implements ServerCore {
         this.log.info({ type: l.type, address: l.address, port: boundPort(server), websocket: this.config.http.websocketPath }, 'listening');
         continue;
       }
+      if (l.type === 's2s' || l.type === 's2s-tls') {
+        // Federation: the connection goes to whichever module claims 'connection/s2s'.
+        const certs = (this.s2sCerts ??= s2sCertificateStore(this.config, this.certs));
+        const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 's2s-tls', certs, requestClientCert: true,
+          onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => {
+          if (this.stopping) { t.destroy(); return; }
+          void this.hooks.fire('connection/s2s', { transport: t, listener: l.type as 's2s' | 's2s-tls' }).then((r) => { if (r === undefined) t.destroy(); }, (e: unknown) => { this.log.error({ err: e }, 'connection/s2s handler failed'); t.destroy(); });
+        });
+        this.listeners.push({ type: l.type, server });
+        const a = server.address() as net.AddressInfo;
+        this.log.info({ type: l.type, address: a.address, port: a.port }, 'listening');
+        continue;
+      }
       const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert,
         onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') },
       l.type === 'component' ? (t) => this.accept(t, (x) => new ComponentStream(this, this.components, x)) : (t) => this.accept(t));
@@ -132,7 +147,7 @@ export class MagpieServer implements ServerCore {
   }
 
   /** The port a listener of this type is bound to (tests bind to port 0). */
-  port(type: 'c2s' | 'c2s-tls' | 'http' | 'https' | 'component'): number {
+  port(type: 'c2s' | 'c2s-tls' | 'http' | 'https' | 'component' | 's2s' | 's2s-tls'): number {
     const l = this.listeners.find((x) => x.type === type);
     if (!l) throw new Error(`no ${type} listener`);
     return (l.server.address() as net.AddressInfo).port;

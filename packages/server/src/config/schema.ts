@@ -3,6 +3,7 @@
 // message naming the key path and what was expected. Every limit has a safe default.
 
 import { z } from 'zod';
+import { S2SSchema } from './s2s-schema.js';
 
 const port = z.number().int().min(0).max(65535);
 const duration = z.number().int().positive(); // seconds
@@ -27,8 +28,9 @@ export const HostSchema = z.object({
 
 export const ListenerSchema = z.object({
   /** c2s: STARTTLS port (RFC 6120); c2s-tls: direct TLS (XEP-0368); http/https: web clients
-      (XMPP over WebSocket, RFC 7395); component: external components (XEP-0114). */
-  type: z.enum(['c2s', 'c2s-tls', 'http', 'https', 'component']),
+      (XMPP over WebSocket, RFC 7395); component: external components (XEP-0114); s2s: federation
+      with STARTTLS (5269); s2s-tls: federation over direct TLS (XEP-0368, 5270). */
+  type: z.enum(['c2s', 'c2s-tls', 'http', 'https', 'component', 's2s', 's2s-tls']),
   /** Default '::', except a component listener: loopback only (its secret crosses in the clear). */
   address: z.string().optional(),
   port,
@@ -130,6 +132,8 @@ export const ConfigSchema = z.object({
     clientCa: z.string().optional(),
   }).strict().prefault({}),
   limits: LimitsSchema.prefault({}),
+  /** Server-to-server federation (config/s2s-schema.ts). */
+  s2s: S2SSchema.prefault({}),
   /** What happens when a client binds a resource that is already online (RFC 6120 §7.7.2.2). */
   resourceConflict: z.enum(['kick-old', 'reject-new', 'rename']).default('kick-old'),
   /** Feature modules to load, and their options by module name. */

@@ -7,6 +7,7 @@ import type { Element } from '@magpie/core/xml/element';
 import type { JID } from '@magpie/core/jid/jid';
 import type { StreamError } from '@magpie/core/protocol/errors';
 import type { ClientSession, Origin } from '../session/session.js';
+import type { Transport } from '../transports/transport.js';
 
 export interface StanzaEvent {
   stanza: Element;
@@ -50,6 +51,8 @@ export interface DeliveredEvent {
   /** The sessions that were sent the original; empty when it went to offline storage. */
   sessions: readonly ClientSession[];
 }
+/** A connection accepted on an s2s listener; the federation module claims it (else it is closed). */
+export interface ServerConnectionEvent { transport: Transport; listener: 's2s' | 's2s-tls' }
 
 type Kind = 'message' | 'presence' | 'iq';
 type ToType = 'host' | 'bare' | 'full';
@@ -82,6 +85,7 @@ export interface EventMap extends
   'stream/negotiation': NegotiationEvent;
   'account/created': AccountEvent;
   'account/deleted': AccountEvent;
+  'connection/s2s': ServerConnectionEvent;
   'server/started': Record<string, never>;
   'server/stopping': Record<string, never>;
 }
@@ -97,6 +101,7 @@ const FIXED: Record<FixedEvent, true> = {
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
   'session/closed': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
+  'connection/s2s': true,
 };
 
 export function isKnownEvent(name: string): name is EventName {

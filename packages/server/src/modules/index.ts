@@ -21,6 +21,7 @@ import streamManagement from './stream-management/stream-management.js';
 import carbons from './carbons/carbons.js';
 import csi from './csi/csi.js';
 import push from './push/push.js';
+import federation from './federation/federation.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -45,5 +46,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     carbons,
     csi,
     push,
+    federation,
   ] as MagpieModule[];
 }

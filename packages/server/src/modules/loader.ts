@@ -101,6 +101,8 @@ export class ModuleLoader {
       bounce: (ev, err) => core.router.bounce(ev, err),
       send: (stanza) => core.router.send(stanza),
       request: (iq, ms) => core.router.request(iq, ms),
+      route: (stanza, origin, from, to) => core.router.route(stanza, origin, from, to),
+      certificates: () => core.certs,
       every: (ms, fn) => { const t = setInterval(fn, ms); t.unref(); undo.push(() => clearInterval(t)); },
       after: (ms, fn) => { const t = setTimeout(fn, ms); t.unref(); undo.push(() => clearTimeout(t)); },
       onUnload: (fn) => { undo.push(fn); },

@@ -13,6 +13,9 @@ import type { SessionRegistry } from '../session/registry.js';
 import type { Config } from '../config/schema.js';
 import type { AccountService } from '../accounts/accounts.js';
 import type { HttpHandler } from '../transports/http-routes.js';
+import type { Origin } from '../session/session.js';
+import type { JID } from '@magpie/core/jid/jid';
+import type { CertificateStore } from '../tls/certificates.js';
 
 export interface SpecSupport {
   /** 'XEP-0199', 'RFC 6120', ... */
@@ -67,6 +70,10 @@ export interface ModuleApi<O = unknown> {
   bounce(ev: StanzaEvent, error: StanzaError): void;
   /** Route a stanza from the server (its from/to must be set). */
   send(stanza: Element): Promise<void>;
+  /** Route a stanza on behalf of another origin (a remote server's or a component's stanza). */
+  route(stanza: Element, origin: Origin, from: JID, to: JID | undefined): Promise<void>;
+  /** The hosts' TLS certificates. */
+  certificates(): CertificateStore;
   /** Send an iq and await the answer. */
   request(iq: Element, timeoutMs?: number): Promise<Element>;
   /** A timer that is cleared when the module unloads. */

@@ -2,7 +2,7 @@
 import type { SpecSupport } from '../modules/module.js';
 
 export const CORE_SPECS: SpecSupport[] = [
-  { spec: 'RFC 6120', version: '§4–§9, §11, §13', status: 'complete', notes: 'c2s streams, STARTTLS, SASL, resource binding, stanza semantics, restricted XML; s2s is not implemented yet' },
+  { spec: 'RFC 6120', version: '§4–§9, §11, §13', status: 'complete', notes: 'c2s streams, STARTTLS, SASL, resource binding, stanza semantics, restricted XML; s2s in the federation module' },
   { spec: 'RFC 7622', status: 'complete', notes: 'PRECIS UsernameCaseMapped/OpaqueString, IDNA2008 domains' },
   { spec: 'RFC 7395', status: 'complete', notes: 'XMPP over WebSocket on the http/https listeners (subprotocol xmpp, origin allow-list, frame limit)' },
   { spec: 'RFC 3921', version: '§3 session', status: 'complete', notes: 'legacy session establishment, advertised as optional' },
@@ -10,7 +10,7 @@ export const CORE_SPECS: SpecSupport[] = [
   { spec: 'XEP-0114', version: '1.6', status: 'complete', notes: 'external components (jabber:component:accept) on the component listener; one connection per component domain' },
   { spec: 'XEP-0156', version: '1.4.0', status: 'partial', notes: 'host-meta and host-meta.json announce the WebSocket and BOSH endpoints; no DNS TXT method' },
   { spec: 'XEP-0206', version: '1.4', status: 'partial', notes: 'XMPP over BOSH: stream restarts (restartlogic), features in the body, stream errors as remote-stream-error; no channel binding (requests use several TLS connections); §8: stanzas still queued when a session dies are dropped, not bounced' },
-  { spec: 'XEP-0178', version: '1.2', status: 'partial', notes: 'SASL EXTERNAL with client certificates on c2s; s2s not yet' },
-  { spec: 'XEP-0368', version: '1.1.0', status: 'partial', notes: 'direct TLS listener for clients (c2s-tls); SRV lookup is a client concern' },
+  { spec: 'XEP-0178', version: '1.2', status: 'partial', notes: 'SASL EXTERNAL with client certificates on c2s (direct TLS and STARTTLS); s2s in the federation module' },
+  { spec: 'XEP-0368', version: '1.1.0', status: 'partial', notes: 'direct TLS listener for clients (c2s-tls); s2s in the federation module' },
   { spec: 'XEP-0440', version: '0.4.2', status: 'complete', notes: 'advertises tls-exporter (TLS 1.3) and tls-server-end-point; also accepts tls-unique' },
 ];

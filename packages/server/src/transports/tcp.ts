@@ -64,7 +64,7 @@ export class TcpTransport implements Transport {
     this.tlsSock = t;
     this.attach(t);
     return new Promise((resolve, reject) => {
-      t.once('secure', () => resolve());
+      t.once('secure', () => { settleAuthorization(t); resolve(); });
       t.once('error', reject);
       t.once('close', () => reject(new Error('connection closed during TLS handshake')));
     });
@@ -91,6 +91,20 @@ export class TcpTransport implements Transport {
     const sans = (c.subjectaltname ?? '').split(/,\s*/).filter(Boolean);
     return { raw: c.raw, authorized: t.authorized, authorizationError: t.authorizationError ? String(t.authorizationError) : undefined, subjectAltNames: sans };
   }
+}
+
+/**
+ * Node sets `authorized` on a requested client certificate only for sockets a tls.Server
+ * accepted; a socket upgraded in place (STARTTLS) keeps `authorized: false` whatever the chain.
+ * Read the handshake's verification result the way tls.Server does, so SASL EXTERNAL (c2s and
+ * s2s) works after STARTTLS as it does on direct TLS.
+ */
+function settleAuthorization(t: tls.TLSSocket): void {
+  const handle = (t as unknown as { _handle?: { verifyError?: () => (Error & { code?: string }) | null } })._handle;
+  if (!handle?.verifyError || !t.getPeerCertificate()?.raw) return;
+  const err = handle.verifyError();
+  if (err) t.authorizationError = err;
+  else t.authorized = true;
 }
 
 export interface TcpListenerOptions { address: string; port: number; directTls: boolean; certs: CertificateStore; requestClientCert: boolean; backlog?: number; onTlsError?: (err: Error, remoteAddress: string | undefined) => void }
