@@ -31,6 +31,8 @@ export interface ProsodyOptions {
   routes: Record<string, [string, number]>;
   /** More Prosody modules to load (e.g. s2s_bidi). */
   modules?: string[];
+  /** A fixed s2s port (when the peer must know it before this Prosody starts). */
+  s2sPort?: number;
 }
 
 export interface ProsodyPeer { dir: string; c2sPort: number; s2sPort: number; domain: string; log(): string; register(user: string, pw: string): void; stop(): Promise<void> }
@@ -41,7 +43,7 @@ export async function startProsody(o: ProsodyOptions): Promise<ProsodyPeer> {
   const dir = mkdtempSync(join(tmpdir(), 'magpie-prosody-'));
   mkdirSync(join(dir, 'data')); mkdirSync(join(dir, 'plugins'));
   copyFileSync(join(dirname(fileURLToPath(import.meta.url)), 'prosody', 'mod_test_static_routes.lua'), join(dir, 'plugins', 'mod_test_static_routes.lua'));
-  const [c2sPort, s2sPort] = [await freePort(), await freePort()];
+  const [c2sPort, s2sPort] = [await freePort(), o.s2sPort ?? await freePort()];
   const ssl = `{ certificate = ${lua(o.cert)}; key = ${lua(o.key)}; ${o.cafile ? `cafile = ${lua(o.cafile)};` : ''} }`;
   const routes = Object.entries(o.routes).map(([d, [h, p]]) => `[${lua(d)}] = { ${lua(h)}, ${p} }`).join(', ');
   const cfg = join(dir, 'prosody.cfg.lua');
