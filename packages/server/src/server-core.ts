@@ -26,6 +26,11 @@ export interface ServerCore {
   readonly httpRoutes: HttpRoutes;
   hostConfig(domain: string): HostConfig | undefined;
   isLocalHost(domain: string): boolean;
+  /** A domain this server answers for: hosted, a configured external component's, or one a
+      module serves (upload.<host>, conference.<host>, …). Other servers may address these. */
+  isServedDomain(domain: string): boolean;
+  /** Serve `domain` as an internal component (a module's service); returns the undo. */
+  serveDomain(domain: string): () => void;
   /** Is shutting down: refuse new streams. */
   readonly stopping: boolean;
 }

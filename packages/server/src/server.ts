@@ -69,6 +69,14 @@ export class MagpieServer implements ServerCore {
 
   hostConfig(domain: string): HostConfig | undefined { return this.hosts.get(domain); }
   isLocalHost(domain: string): boolean { return this.hosts.has(domain); }
+  isServedDomain(domain: string): boolean { return this.hosts.has(domain) || this.components.isConfigured(domain) || this.servedDomains.has(domain); }
+  /** A module serves `domain` as an internal component; returns the undo. */
+  serveDomain(domain: string): () => void {
+    if (this.isServedDomain(domain)) throw new Error(`the domain ${domain} is already served here`);
+    this.servedDomains.add(domain);
+    return () => { this.servedDomains.delete(domain); };
+  }
+  private servedDomains = new Set<string>();
 
   /** Open storage and certificates and load modules (no listeners): enough for the CLI. */
   async init(): Promise<void> {

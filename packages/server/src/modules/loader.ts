@@ -85,6 +85,8 @@ export class ModuleLoader {
       stores: { kv, map: storage.map, archive: storage.archive, raw: { kv: storage.kv } },
       hosts: () => core.config.hosts.map((h) => h.domain),
       isLocalHost: (d) => core.isLocalHost(d),
+      isServedDomain: (d) => core.isServedDomain(d),
+      serveDomain: (d) => { undo.push(core.serveDomain(d)); },
       hook: (ev, handler, priority) => { undo.push(core.hooks.on(ev, handler as never, priority)); },
       iq: (spec, handler) => { undo.push(core.router.iq.add(spec, handler)); },
       discoFeature: (f, scope = 'host') => {

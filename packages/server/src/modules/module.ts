@@ -55,6 +55,11 @@ export interface ModuleApi<O = unknown> {
   /** Hosted domains. */
   hosts(): string[];
   isLocalHost(domain: string): boolean;
+  /** Hosted, a component's, or a module's service domain (see serveDomain). */
+  isServedDomain(domain: string): boolean;
+  /** Declare a service domain this module answers on `route/component` (e.g. upload.<host>),
+      so that other servers may address it over federation. */
+  serveDomain(domain: string): void;
   hook<N extends EventName>(name: N, handler: (p: EventPayload<N>) => unknown, priority?: number): void;
   iq(spec: IqSpec, handler: IqHandler): void;
   /** A feature the server (scope 'host') or every account (scope 'account') advertises in disco#info. */

@@ -17,7 +17,8 @@ export interface S2SContext {
   readonly log: Logger;
   readonly keys: DialbackKeys;
   readonly stopping: boolean;
-  isLocalHost(domain: string): boolean;
+  /** Hosted, component or service domain: what peers may address here, and may not claim. */
+  isServedDomain(domain: string): boolean;
   policy(domain: string | undefined): S2SPolicy;
   /** Hand an incoming stanza (already in jabber:client) to the router. */
   route(stanza: Element, origin: Origin, from: JID, to: JID): Promise<void>;

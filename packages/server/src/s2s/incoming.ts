@@ -63,7 +63,7 @@ export class S2SIncoming extends S2SXmlStream {
     this.id = randomBytes(12).toString('hex');
     const to = info.attrs.to !== undefined ? JID.tryParse(info.attrs.to) : undefined;
     const from = info.attrs.from !== undefined ? JID.tryParse(info.attrs.from) : undefined;
-    const local = to?.isDomain && this.ctx.isLocalHost(to.domain) ? to.domain : undefined;
+    const local = to?.isDomain && this.ctx.isServedDomain(to.domain) ? to.domain : undefined;
     this.sendHeader(local ?? this.localDomain, from?.isDomain ? from.domain : undefined);
     if (info.xmlns !== NS.STREAM || info.name !== 'stream') throw new StreamError('invalid-namespace', 'the root must be <stream> in ' + NS.STREAM);
     if (info.defaultNs !== NS.SERVER) throw new StreamError('invalid-namespace', 'the content namespace must be jabber:server');
@@ -157,7 +157,7 @@ export class S2SIncoming extends S2SXmlStream {
       if (this.peerDomain && j.domain !== this.peerDomain) return this.saslFailure('invalid-authzid');
       claimed = j.domain;
     }
-    if (!claimed || this.ctx.isLocalHost(claimed) || !certificateValidFor(this.transport.peerCertificate(), claimed)) {
+    if (!claimed || this.ctx.isServedDomain(claimed) || !certificateValidFor(this.transport.peerCertificate(), claimed)) {
       this.log.info({ claimed }, 'SASL EXTERNAL refused: no valid certificate for the domain');
       return this.saslFailure('not-authorized');
     }
@@ -181,9 +181,9 @@ export class S2SIncoming extends S2SXmlStream {
     if (!from?.isDomain || !to?.isDomain) throw new StreamError('improper-addressing', 'db:result needs domain from and to');
     const remote = from.domain; const local = to.domain;
     // Answers go from our domain to theirs (XEP-0220 §2.1.2).
-    if (!this.ctx.isLocalHost(local)) return this.dialbackError('result', local, remote, undefined, 'item-not-found', 'that domain is not served here');
+    if (!this.ctx.isServedDomain(local)) return this.dialbackError('result', local, remote, undefined, 'item-not-found', 'that domain is not served here');
     // Nobody else speaks for a domain hosted here.
-    if (this.ctx.isLocalHost(remote)) return this.dialbackError('result', local, remote, undefined, 'not-authorized', 'that domain is served here');
+    if (this.ctx.isServedDomain(remote)) return this.dialbackError('result', local, remote, undefined, 'not-authorized', 'that domain is served here');
     const policy = this.ctx.policy(remote);
     if (!policy.allowDialback) return this.dialbackError('result', local, remote, undefined, 'not-allowed', 'dialback is not accepted from that domain');
     if (policy.requireTls && !this.transport.secure) return this.dialbackError('result', local, remote, undefined, 'policy-violation', 'TLS is required');
@@ -223,7 +223,7 @@ export class S2SIncoming extends S2SXmlStream {
     const from = el.attr('from'); const to = el.attr('to'); const id = el.attr('id');
     const f = JID.tryParse(from ?? ''); const t = JID.tryParse(to ?? '');
     if (!f?.isDomain || !t?.isDomain || !id) throw new StreamError('improper-addressing', 'db:verify needs domain from and to and an id');
-    if (!this.ctx.isLocalHost(t.domain)) return this.dialbackError('verify', t.domain, f.domain, id, 'item-not-found', 'that domain is not served here');
+    if (!this.ctx.isServedDomain(t.domain)) return this.dialbackError('verify', t.domain, f.domain, id, 'item-not-found', 'that domain is not served here');
     // The key was made for (receiving = the asker, originating = our domain, their stream id).
     const ok = this.ctx.keys.verify(f.domain, t.domain, id, el.text());
     this.log.info({ receiving: f.domain, originating: t.domain, valid: ok }, 'dialback key checked as authoritative server');

@@ -25,7 +25,7 @@ export async function acceptStanza(ctx: S2SContext, el: Element, auth: IntakeAut
   if (!from || !auth.knowsRemote(from.domain)) throw new StreamError('invalid-from', 'the "from" domain is not authenticated on this stream');
   const to = JID.tryParse(toAttr);
   if (!to) throw new StreamError('improper-addressing', 'the "to" address is not a valid JID');
-  if (!ctx.isLocalHost(to.domain)) throw new StreamError('host-unknown', 'that domain is not served here');
+  if (!ctx.isServedDomain(to.domain)) throw new StreamError('host-unknown', 'that domain is not served here');
   if (!auth.isAuthorized(from.domain, to.domain)) throw new StreamError('invalid-from', 'that domain pair is not authenticated on this stream');
   retarget(el, NS.SERVER, NS.CLIENT);
   el.attrs.from = from.toString();

@@ -43,7 +43,7 @@ export default defineModule({
     const ctx: S2SContext = {
       config: cfg, log: api.log, keys: new DialbackKeys(cfg.s2s.dialbackSecret),
       get stopping() { return stopping; },
-      isLocalHost: (d) => api.isLocalHost(d),
+      isServedDomain: (d) => api.isServedDomain(d),
       policy: (d) => policyFor(cfg, d),
       route: (stanza, origin, from, to) => api.route(stanza, origin, from, to),
       verifyKey: (receiving, originating, id, key) => manager.verifyKey(receiving, originating, id, key),
@@ -61,9 +61,10 @@ export default defineModule({
 
     const queued = api.metric('queued');
     api.hook('route/remote', (ev) => {
-      // Only a hosted domain can authenticate itself to a peer.
-      if (!api.isLocalHost(ev.from.domain)) return undefined;
-      if (api.isLocalHost(ev.to.domain)) return undefined;
+      // Only a domain served here (hosted, a component's or a service's) can authenticate
+      // itself to a peer (by dialback, or SASL EXTERNAL where its certificate covers it).
+      if (!api.isServedDomain(ev.from.domain)) return undefined;
+      if (api.isServedDomain(ev.to.domain)) return undefined;
       queued.inc();
       manager.send(ev);
       return true;

@@ -56,6 +56,7 @@ export default defineModule({
       const domain = o.domain.replaceAll('{host}', host);
       if (api.isLocalHost(domain)) throw new Error(`http-upload: the service domain ${domain} is a hosted domain`);
       byService.set(domain, { host, slots: new Slots(api.stores.map, domain) });
+      api.serveDomain(domain);
     }
     const issued = api.metric('slots');
     const recent = new Map<string, number[]>();
