@@ -33,11 +33,13 @@ class Params {
   }
 }
 
-export interface Filters { with?: string; start?: number; end?: number; ids?: string[] }
+export interface Filters { with?: string; withResource?: string; start?: number; end?: number; ids?: string[] }
 
 function where(p: Params, host: string, user: string, store: string, f: Filters): string[] {
   const c = [`host = ${p.add(host)}`, `username = ${p.add(user)}`, `store = ${p.add(store)}`];
   if (f.with !== undefined) c.push(`with_jid = ${p.add(f.with)}`);
+  // Not indexed on purpose: it narrows a `with` walk, which the (…, with_jid, seq) index serves.
+  if (f.withResource !== undefined) c.push(`with_resource = ${p.add(f.withResource)}`);
   // when_ms is an integer column: rounding a fractional bound inwards keeps the inclusive
   // meaning and lets PostgreSQL bind it as bigint.
   if (f.start !== undefined) c.push(`when_ms >= ${p.add(Math.ceil(f.start))}`);
@@ -46,7 +48,7 @@ function where(p: Params, host: string, user: string, store: string, f: Filters)
   return c;
 }
 
-export const ARCHIVE_COLUMNS = 'seq, id, when_ms, with_jid, payload, meta';
+export const ARCHIVE_COLUMNS = 'seq, id, when_ms, with_jid, payload, meta, with_resource';
 
 /** Seq of one id in one archive: resolves RSM after/before. */
 export function seqOfId(dialect: Dialect, host: string, user: string, store: string, id: string): BuiltSql {
@@ -67,22 +69,45 @@ export function pageSql(dialect: Dialect, host: string, user: string, store: str
   return { text, values: p.values };
 }
 
-/** Total matching the filters, ignoring paging (RSM <count/>). */
-export function countSql(dialect: Dialect, host: string, user: string, store: string, f: Filters): BuiltSql {
+/**
+ * Total matching the filters, ignoring paging (RSM <count/>). With `upTo`, the count stops after
+ * upTo + 1 index entries: counting a million-item archive would otherwise walk all of it.
+ */
+export function countSql(dialect: Dialect, host: string, user: string, store: string, f: Filters, upTo?: number): BuiltSql {
   const p = new Params(dialect);
-  const text = `SELECT count(*) AS n FROM archive WHERE ${where(p, host, user, store, f).join(' AND ')}`;
+  const w = where(p, host, user, store, f).join(' AND ');
+  const text = upTo === undefined ? `SELECT count(*) AS n FROM archive WHERE ${w}`
+    : `SELECT count(*) AS n FROM (SELECT 1 FROM archive WHERE ${w} LIMIT ${p.add(upTo + 1)}) AS bounded`;
   return { text, values: p.values };
 }
 
-/** Delete by ids / up to `end` / with; all three optional and combined with AND. */
+export const INSERT_SQL = (dialect: Dialect): string => {
+  const cols = 'host, username, store, id, when_ms, with_jid, payload, meta, with_resource';
+  return dialect === 'sqlite' ? `INSERT INTO archive (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+    : `INSERT INTO archive (${cols}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+};
+
+/** Retention: a bounded batch of one store's items up to `end`, across every host and user. */
+export function purgeSql(dialect: Dialect, store: string, end: number, limit: number): BuiltSql {
+  const p = new Params(dialect);
+  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE store = ${p.add(store)} AND when_ms <= ${p.add(Math.floor(end))} LIMIT ${p.add(limit)})`;
+  return { text, values: p.values };
+}
+
+/** Delete by ids / up to `end` / with / before an item; all optional and combined with AND. */
 export function deleteSql(dialect: Dialect, host: string, user: string, store: string,
-  q: { ids?: string[]; end?: number; with?: string }): BuiltSql {
+  q: { ids?: string[]; end?: number; with?: string; before?: string }): BuiltSql {
   const p = new Params(dialect);
   const f: Filters = {};
   if (q.ids !== undefined) f.ids = q.ids;
   if (q.end !== undefined) f.end = q.end;
   if (q.with !== undefined) f.with = q.with;
-  return { text: `DELETE FROM archive WHERE ${where(p, host, user, store, f).join(' AND ')}`, values: p.values };
+  const c = where(p, host, user, store, f);
+  // An unknown id makes the subquery NULL, and `seq < NULL` matches nothing.
+  if (q.before !== undefined) {
+    c.push(`seq < (SELECT seq FROM archive WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)} AND id = ${p.add(q.before)})`);
+  }
+  return { text: `DELETE FROM archive WHERE ${c.join(' AND ')}`, values: p.values };
 }
 
 /**

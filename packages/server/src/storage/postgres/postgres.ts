@@ -16,7 +16,7 @@ import {
 import {
   checkKey, checkMigrations, checkQuery, decodeJson, encodeJson, prepareItem, rowToItem, type ArchiveRow, type StorageLog,
 } from '../common.js';
-import { countSql, deleteSql, finishPage, pageSql, seqOfId, takeSql } from '../archive-sql.js';
+import { countSql, deleteSql, finishPage, INSERT_SQL, pageSql, purgeSql, seqOfId, takeSql } from '../archive-sql.js';
 import { PgConnection, SCHEMA_RE } from './pg-pool.js';
 import { migrations } from './migrations.js';
 import type pg from 'pg';
@@ -143,9 +143,22 @@ export class PostgresStorage implements Storage {
     append: async (host, user, store, item) => {
       checkKey(host, user, store);
       const it = prepareItem(item);
-      await this.conn.exec(`archive append (id ${it.id})`, 'INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [host, user, store, it.id, it.when, it.with, it.payload, it.metaText]);
+      await this.conn.exec(`archive append (id ${it.id})`, INSERT_SQL('postgres'),
+        [host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '']);
       return it.id;
+    },
+    appendMany: async (host, user, store, items) => {
+      checkKey(host, user, store);
+      const all = items.map(prepareItem);
+      if (all.length === 0) return [];
+      // One statement over arrays (unnest keeps order, so seq follows the list): a round trip
+      // per item would make bulk imports take minutes.
+      await this.conn.exec('archive appendMany', `INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta, with_resource)
+        SELECT $1, $2, $3, t.id, t.w, t.j, t.p, t.m::json, t.r FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+        WITH ORDINALITY AS t(id, w, j, p, m, r, n) ORDER BY t.n`,
+      [host, user, store, all.map((i) => i.id), all.map((i) => i.when), all.map((i) => i.with), all.map((i) => i.payload),
+        all.map((i) => i.metaText), all.map((i) => i.withResource ?? '')]);
+      return all.map((i) => i.id);
     },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
@@ -158,7 +171,7 @@ export class PostgresStorage implements Storage {
       };
       const [after, before] = await Promise.all([seq(q.after), seq(q.before)]);
       const p = pageSql('postgres', host, user, store, q, after, before);
-      const c = countSql('postgres', host, user, store, q);
+      const c = countSql('postgres', host, user, store, q, q.countUpTo);
       // Page and count on two connections in parallel: RSM allows the count to be approximate,
       // so one round trip of latency beats a snapshot-consistent transaction.
       const [rows, [n]] = await Promise.all([
@@ -172,6 +185,11 @@ export class PostgresStorage implements Storage {
       if (q.end !== undefined) checkQuery({ end: q.end });
       const d = deleteSql('postgres', host, user, store, q);
       return this.conn.exec('archive delete', d.text, d.values);
+    },
+    purge: async (store, end, limit) => {
+      checkQuery({ end, limit });
+      const d = purgeSql('postgres', store, end, limit);
+      return this.conn.exec('archive purge', d.text, d.values);
     },
     take: async (host, user, store, limit) => {
       if (limit !== undefined) checkQuery({ limit });
