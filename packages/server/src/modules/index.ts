@@ -15,7 +15,8 @@ import vcard from './vcard/vcard.js';
 import privateStorage from './private/private.js';
 import last from './last/last.js';
 import caps from './caps/caps.js';
+import mam from './mam/mam.js';
 
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
-  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps] as MagpieModule[];
+  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps, mam] as MagpieModule[];
 }
