@@ -45,7 +45,7 @@ export default defineModule({
       { spec: 'XEP-0359', version: '0.7.0', status: 'complete', notes: 'stanza-id (by = the account) on archived incoming messages; forged stanza-ids with our by are removed; origin-id kept' },
       { spec: 'XEP-0059', version: '1.0', status: 'partial', notes: 'max/after/before/empty before (last page), count (bounded by countLimit) and first index when known; <index/> jumps other than 0 are refused (feature-not-implemented)' },
       { spec: 'XEP-0441', version: '0.2.0', status: 'complete', notes: 'default always/never/roster with always/never lists' },
-      { spec: 'XEP-0334', version: '0.3.0', status: 'partial', notes: 'no-store / no-permanent-store keep a message out of the archive; store archives one without a body' },
+      { spec: 'XEP-0334', version: '1.0.0', status: 'partial', notes: 'no-store / no-permanent-store keep a message out of the archive; store archives one without a body' },
     ],
     options: z.object({
       /** Archiving default for accounts that never set preferences (XEP-0441). */
