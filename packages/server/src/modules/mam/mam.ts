@@ -43,7 +43,7 @@ export default defineModule({
     specs: [
       { spec: 'XEP-0313', version: '1.1.3', status: 'partial', notes: 'user archives of chat/normal messages with a body; filters with/start/end/before-id/after-id/ids, RSM paging, flip-page, form fetch, metadata; no groupchat in user archives, no MUC archives' },
       { spec: 'XEP-0359', version: '0.7.0', status: 'complete', notes: 'stanza-id (by = the account) on archived incoming messages; forged stanza-ids with our by are removed; origin-id kept' },
-      { spec: 'XEP-0059', version: '1.0', status: 'partial', notes: 'max/after/before/empty before (last page), count (bounded by countLimit) and first index when known; <index/> jumps other than 0 are refused (feature-not-implemented)' },
+      { spec: 'XEP-0059', version: '1.0', status: 'partial', notes: 'max/after/before/empty before (last page), count (bounded by countLimit), first index on pages from the start; <index/> jumps other than 0 are refused (feature-not-implemented)' },
       { spec: 'XEP-0441', version: '0.2.0', status: 'complete', notes: 'default always/never/roster with always/never lists' },
       { spec: 'XEP-0334', version: '1.0.0', status: 'partial', notes: 'no-store / no-permanent-store keep a message out of the archive; store archives one without a body' },
     ],
@@ -121,8 +121,10 @@ export default defineModule({
       const exact = page.count <= o.countLimit;
       const rsm: { count?: number; firstIndex?: number } = {};
       if (exact) rsm.count = page.count;
+      // Index only where it costs nothing: 0 on a page from the start. Not count − n on the last
+      // page: clients that stop when index + n = count (slixmpp's XEP-0059 iterator) would stop
+      // paging backwards after that first page.
       if (p.fromStart) rsm.firstIndex = 0;
-      else if (p.q.reverse && p.q.before === undefined && !p.anchors && exact) rsm.firstIndex = page.count - page.items.length;
       return fin(p.flip ? order : page.items, page.complete, rsm);
     });
 
