@@ -129,6 +129,10 @@ describe('MAM on SQLite', () => {
     const disco = await iq(g, 'get', `<query xmlns='http://jabber.org/protocol/disco#info'/>`, 'gina@localhost');
     const feats = disco.getChild('query', 'http://jabber.org/protocol/disco#info')!.getChildren('feature').map((x) => x.attr('var'));
     for (const x of [MAM, `${MAM}#extended`, SID]) assert.ok(feats.includes(x), `${x} in ${feats.join(' ')}`);
+    // A remote peer counts: the local side is archived even though no server-to-server link exists here.
+    f.send(`<message to='someone@remote.example' type='chat' id='rm'><body>to remote</body></message>`);
+    await take(f, (e) => e.attr('id') === 'rm' && e.attr('type') === 'error', 'remote-server-not-found');
+    assert.deepEqual(bodies(await mamQuery(f, { with: 'someone@remote.example' })), ['to remote']);
     f.destroy(); g.destroy(); g2.destroy(); h.destroy();
   });
 
