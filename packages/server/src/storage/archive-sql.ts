@@ -61,15 +61,31 @@ export function seqOfId(dialect: Dialect, host: string, user: string, store: str
   return { text, values: p.values };
 }
 
-/** One page; `afterSeq`/`beforeSeq` are the resolved positions (exclusive). */
+/** A time window without a peer or ids: the shape PostgreSQL's planner misjudges (see pageSql). */
+export const isTimeWindow = (q: ArchiveQuery): boolean =>
+  (q.start !== undefined || q.end !== undefined) && q.with === undefined && q.ids === undefined && q.limit !== undefined;
+
+/**
+ * One page; `afterSeq`/`beforeSeq` are the resolved positions (exclusive). `windowFirst` selects
+ * the window's rows before ordering them: PostgreSQL's planner assumes rows matching a time
+ * window are spread evenly along seq, so for a narrow window it walks the archive in seq order
+ * to fill one page (measured 270–660 ms on 1,000,000 rows for one day mid-year; when_ms and seq
+ * are correlated). The materialised CTE makes it read the window from the (…, when_ms, seq) index
+ * first and order only those rows — O(window), what SQLite's planner does by itself. The caller
+ * uses it only when a bounded count says the window is small; a wide window is better walked.
+ */
 export function pageSql(dialect: Dialect, host: string, user: string, store: string, q: ArchiveQuery,
-  afterSeq?: number, beforeSeq?: number): BuiltSql {
+  afterSeq?: number, beforeSeq?: number, windowFirst = false): BuiltSql {
   const p = new Params(dialect);
   const c = where(p, host, user, store, q);
   if (afterSeq !== undefined) c.push(`seq > ${p.add(afterSeq)}`);
   if (beforeSeq !== undefined) c.push(`seq < ${p.add(beforeSeq)}`);
-  let text = `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE ${c.join(' AND ')} ORDER BY seq ${q.reverse ? 'DESC' : 'ASC'}`;
-  if (q.limit !== undefined) text += ` LIMIT ${p.add(q.limit + 1)}`;
+  const dir = q.reverse ? 'DESC' : 'ASC';
+  const lim = q.limit === undefined ? '' : ` LIMIT ${p.add(q.limit + 1)}`;
+  const text = windowFirst
+    ? `WITH w AS MATERIALIZED (SELECT seq FROM archive WHERE ${c.join(' AND ')}) `
+      + `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE seq IN (SELECT seq FROM w ORDER BY seq ${dir}${lim}) ORDER BY seq ${dir}`
+    : `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE ${c.join(' AND ')} ORDER BY seq ${dir}${lim}`;
   return { text, values: p.values };
 }
 

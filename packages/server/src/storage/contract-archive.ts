@@ -134,6 +134,13 @@ export function archiveContract(ctx: Ctx): void {
       assert.equal((await q({ with: 'PEER1@example.net' })).count, 0);
       p = await q({ start: T + 10_000, end: T + 19_000 }); // both inclusive
       assert.deepEqual(ids(p.items), sel((i) => i >= 10 && i <= 19));
+      // A paged time window (PostgreSQL reads it from the when index first): same answers.
+      p = await q({ start: T + 10_000, end: T + 19_000, limit: 4 });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 10 && i <= 13), 10, false]);
+      p = await q({ start: T + 10_000, end: T + 19_000, limit: 4, reverse: true, before: 'id-18', countUpTo: 5 });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 14 && i <= 17), 6, false]);
+      p = await q({ start: T + 10_000, limit: 30, after: 'id-25' });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 26), 20, true]);
       p = await q({ start: T + 10_500, end: T + 18_999.5 }); // fractional bounds stay inclusive of whole ms
       assert.deepEqual(ids(p.items), sel((i) => i >= 11 && i <= 18));
       p = await q({ with: 'peer2@example.net', start: T + 5000, end: T + 25_000, limit: 3 });

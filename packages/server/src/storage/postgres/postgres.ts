@@ -16,7 +16,7 @@ import {
 import {
   checkKey, checkMigrations, checkQuery, decodeJson, encodeJson, prepareItem, rowToItem, type ArchiveRow, type StorageLog,
 } from '../common.js';
-import { countSql, deleteSql, finishPage, INSERT_SQL, pageSql, purgeSql, seqOfId, takeSql } from '../archive-sql.js';
+import { countSql, deleteSql, finishPage, INSERT_SQL, isTimeWindow, pageSql, purgeSql, seqOfId, takeSql } from '../archive-sql.js';
 import { PgConnection, SCHEMA_RE } from './pg-pool.js';
 import { migrations } from './migrations.js';
 import type pg from 'pg';
@@ -24,6 +24,8 @@ import type pg from 'pg';
 const LATEST = checkMigrations(migrations);
 const LOCK_MIGRATE = 0x4d61_6701; // advisory lock classes ("Mag" + n), arbitrary but fixed
 const LOCK_TAKE = 0x4d61_6702;
+/** Time windows up to this many rows are read from the when index first (see pageSql). */
+const WINDOW_FIRST_MAX = 20_000;
 
 export interface PgOptions { url: string; schema?: string; poolSize?: number; log?: StorageLog }
 
@@ -170,13 +172,23 @@ export class PostgresStorage implements Storage {
         return r.seq;
       };
       const [after, before] = await Promise.all([seq(q.after), seq(q.before)]);
-      const p = pageSql('postgres', host, user, store, q, after, before);
       const c = countSql('postgres', host, user, store, q, q.countUpTo);
+      // A time window: count it first (bounded, from the when index) to pick the plan (pageSql).
+      let windowFirst = false;
+      let known: number | undefined;
+      if (isTimeWindow(q)) {
+        const w = countSql('postgres', host, user, store, q, WINDOW_FIRST_MAX);
+        const n = (await this.conn.query<{ n: number }>('archive window count', w.text, w.values))[0]?.n ?? 0;
+        windowFirst = n <= WINDOW_FIRST_MAX;
+        if (q.countUpTo !== undefined && q.countUpTo <= WINDOW_FIRST_MAX) known = Math.min(n, q.countUpTo + 1);
+        else if (windowFirst) known = n;
+      }
+      const p = pageSql('postgres', host, user, store, q, after, before, windowFirst);
       // Page and count on two connections in parallel: RSM allows the count to be approximate,
       // so one round trip of latency beats a snapshot-consistent transaction.
       const [rows, [n]] = await Promise.all([
         this.conn.query<ArchiveRow>('archive query', p.text, p.values),
-        this.conn.query<{ n: number }>('archive count', c.text, c.values),
+        known !== undefined ? Promise.resolve([{ n: known }]) : this.conn.query<{ n: number }>('archive count', c.text, c.values),
       ]);
       const page = finishPage(rows, q);
       return { items: page.rows.map(rowToItem), complete: page.complete, count: n?.n ?? 0 };
