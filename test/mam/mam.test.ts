@@ -198,7 +198,9 @@ describe('MAM paging, preferences, retention, account deletion (SQLite)', () => 
 
     const flipped = await mamQuery(a, { max: 5, before: '', flip: true });
     assert.deepEqual(bodies(flipped), ['p29', 'p28', 'p27', 'p26', 'p25']);
-    assert.equal(flipped.first, flipped.items[0]!.id);
+    assert.equal(flipped.first, flipped.items.at(-1)!.id, 'first is still the oldest of the page');
+    const older = await mamQuery(a, { max: 5, before: flipped.first!, flip: true });
+    assert.deepEqual(bodies(older), ['p24', 'p23', 'p22', 'p21', 'p20']);
     // max 0: only the count (XEP-0059 §2.7).
     const counted = await mamQuery(a, { max: 0 });
     assert.deepEqual([counted.items.length, counted.count, counted.first], [0, 30, undefined]);

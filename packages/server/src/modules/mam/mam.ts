@@ -125,7 +125,9 @@ export default defineModule({
       // page: clients that stop when index + n = count (slixmpp's XEP-0059 iterator) would stop
       // paging backwards after that first page.
       if (p.fromStart) rsm.firstIndex = 0;
-      return fin(p.flip ? order : page.items, page.complete, rsm);
+      // first/last stay chronological under flip-page (§4.3.4: flipping changes only the order
+      // of transmission), so <before>first</before> still pages to the older neighbour.
+      return fin(page.items, page.complete, rsm);
     });
 
     // §5 (extended): first and last item of the archive.
