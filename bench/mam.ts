@@ -8,6 +8,7 @@
 // store (ArchiveStore.query, as the module calls it: countUpTo 10,000) and through the XMPP path
 // (a logged-in client sends the MAM iq and waits for the 50 result messages and the <fin/>).
 // Reports median and p95 in ms. PostgreSQL gets VACUUM ANALYZE after the fill (autovacuum would).
+// Results and their reading: bench/RESULTS.md, section "Message archive (XEP-0313)".
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir, cpus } from 'node:os';
