@@ -62,6 +62,9 @@ export function checkQuery(q: ArchiveQuery): void {
   if (q.limit !== undefined && !(Number.isInteger(q.limit) && q.limit >= 0)) {
     throw new StorageError('limit must be a non-negative integer', undefined, 'invalid');
   }
+  if (q.countUpTo !== undefined && !(Number.isInteger(q.countUpTo) && q.countUpTo >= 0)) {
+    throw new StorageError('countUpTo must be a non-negative integer', undefined, 'invalid');
+  }
   if (q.ids !== undefined && !q.ids.every((id) => typeof id === 'string')) {
     throw new StorageError('ids must be strings', undefined, 'invalid');
   }
@@ -79,15 +82,22 @@ export function prepareItem(item: Omit<ArchiveItem, 'id'> & { id?: string }): Ar
   const id = item.id ?? newId();
   // meta absent ⇒ SQL NULL, so that an item read back has no `meta` key at all (exact round-trip).
   const metaText = item.meta === undefined ? null : encodeJson(item.meta);
-  return { id, when: item.when, with: item.with, payload: item.payload, metaText };
+  if (item.withResource !== undefined && typeof item.withResource !== 'string') {
+    throw new StorageError('archive item `withResource` must be a string', undefined, 'invalid');
+  }
+  const out: ArchiveItem & { metaText: string | null } = { id, when: item.when, with: item.with, payload: item.payload, metaText };
+  // '' is the column's "no resource": an empty resource is not a JID resource anyway (RFC 7622 §3.4).
+  if (item.withResource) out.withResource = item.withResource;
+  return out;
 }
 
-/** A row as both adapters select it (`seq, id, when_ms, with_jid, payload, meta`). */
-export interface ArchiveRow { seq: number; id: string; when_ms: number; with_jid: string; payload: string; meta: string | null }
+/** A row as both adapters select it (`seq, id, when_ms, with_jid, payload, meta, with_resource`). */
+export interface ArchiveRow { seq: number; id: string; when_ms: number; with_jid: string; payload: string; meta: string | null; with_resource: string }
 
 export function rowToItem(r: ArchiveRow): ArchiveItem {
   const item: ArchiveItem = { id: r.id, when: Number(r.when_ms), with: r.with_jid, payload: r.payload };
   if (r.meta !== null) item.meta = decodeJson<Json>(r.meta);
+  if (r.with_resource) item.withResource = r.with_resource;
   return item;
 }
 

@@ -134,6 +134,13 @@ export function archiveContract(ctx: Ctx): void {
       assert.equal((await q({ with: 'PEER1@example.net' })).count, 0);
       p = await q({ start: T + 10_000, end: T + 19_000 }); // both inclusive
       assert.deepEqual(ids(p.items), sel((i) => i >= 10 && i <= 19));
+      // A paged time window (PostgreSQL reads it from the when index first): same answers.
+      p = await q({ start: T + 10_000, end: T + 19_000, limit: 4 });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 10 && i <= 13), 10, false]);
+      p = await q({ start: T + 10_000, end: T + 19_000, limit: 4, reverse: true, before: 'id-18', countUpTo: 5 });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 14 && i <= 17), 6, false]);
+      p = await q({ start: T + 10_000, limit: 30, after: 'id-25' });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [sel((i) => i >= 26), 20, true]);
       p = await q({ start: T + 10_500, end: T + 18_999.5 }); // fractional bounds stay inclusive of whole ms
       assert.deepEqual(ids(p.items), sel((i) => i >= 11 && i <= 18));
       p = await q({ with: 'peer2@example.net', start: T + 5000, end: T + 25_000, limit: 3 });
@@ -219,6 +226,78 @@ export function archiveContract(ctx: Ctx): void {
       seen.push(...ids(await ctx.s.archive.take(h, 'u', 'mam')));
       assert.equal(new Set(seen).size, seen.length, 'no duplicates');
       assert.deepEqual([...seen].sort(), [...all].sort(), 'nothing lost');
+    });
+
+    it('withResource round-trips and filters within `with` (XEP-0313 full-JID with)', async () => {
+      const h = ctx.host();
+      await ctx.s.archive.append(h, 'u', 'mam', { id: 'a', when: 1, with: 'p@x', withResource: 'phone', payload: 'a' });
+      await ctx.s.archive.append(h, 'u', 'mam', { id: 'b', when: 2, with: 'p@x', payload: 'b' });
+      await ctx.s.archive.append(h, 'u', 'mam', { id: 'c', when: 3, with: 'p@x', withResource: 'laptop', payload: 'c' });
+      await ctx.s.archive.append(h, 'u', 'mam', { id: 'd', when: 4, with: 'q@x', withResource: 'phone', payload: 'd' });
+      await ctx.s.archive.append(h, 'u', 'mam', { id: 'e', when: 5, with: 'p@x', withResource: '', payload: 'e' });
+      const all = await ctx.s.archive.query(h, 'u', 'mam', {});
+      assert.deepEqual(all.items.map((i) => i.withResource), ['phone', undefined, 'laptop', 'phone', undefined]);
+      assert.equal('withResource' in all.items[4]!, false, "'' is stored as no resource");
+      let p = await ctx.s.archive.query(h, 'u', 'mam', { with: 'p@x', withResource: 'phone' });
+      assert.deepEqual([ids(p.items), p.count], [['a'], 1]);
+      p = await ctx.s.archive.query(h, 'u', 'mam', { with: 'p@x' });
+      assert.deepEqual([ids(p.items), p.count], [['a', 'b', 'c', 'e'], 4]);
+      p = await ctx.s.archive.query(h, 'u', 'mam', { with: 'p@x', withResource: 'PHONE' });
+      assert.equal(p.count, 0);
+    });
+
+    it('countUpTo bounds the count without changing the page', async () => {
+      const h = ctx.host();
+      const all = await fill(ctx.s, h, 30);
+      let p = await ctx.s.archive.query(h, 'u', 'mam', { limit: 5, reverse: true, countUpTo: 10 });
+      assert.deepEqual([ids(p.items), p.count, p.complete], [all.slice(25), 11, false]);
+      p = await ctx.s.archive.query(h, 'u', 'mam', { with: 'peer1@example.net', limit: 5, countUpTo: 10 });
+      assert.equal(p.count, 10, 'exact when within the bound');
+      p = await ctx.s.archive.query(h, 'u', 'mam', { limit: 5, countUpTo: 0 });
+      assert.deepEqual([p.items.length, p.count], [5, 1]);
+      await rejectsStorage(ctx.s.archive.query(h, 'u', 'mam', { countUpTo: -1 }), 'invalid');
+    });
+
+    it('appendMany appends in order atomically; a bad item writes nothing', async () => {
+      const h = ctx.host();
+      assert.deepEqual(await ctx.s.archive.appendMany(h, 'u', 'mam', []), []);
+      const got = await ctx.s.archive.appendMany(h, 'u', 'mam', [item(0, { id: 'm0' }), item(1, { withResource: 'r', meta: { d: 'in' } }), item(2, { id: 'm2' })]);
+      assert.equal(got.length, 3);
+      assert.deepEqual([got[0], got[2]], ['m0', 'm2']);
+      const page = await ctx.s.archive.query(h, 'u', 'mam', {});
+      assert.deepEqual(ids(page.items), got);
+      assert.deepEqual(page.items[1], { id: got[1], ...item(1, { withResource: 'r', meta: { d: 'in' } }) });
+      await rejectsStorage(ctx.s.archive.appendMany(h, 'u', 'mam', [item(3, { id: 'm3' }), item(4, { when: 0.5 })]), 'invalid');
+      await rejectsStorage(ctx.s.archive.appendMany(h, 'u', 'mam', [item(3, { id: 'm3' }), item(4, { id: 'm0' })]), 'conflict');
+      assert.equal(await ctx.s.archive.count(h, 'u', 'mam'), 3);
+    });
+
+    it('delete before an item removes the oldest ones only; an unknown id deletes nothing', async () => {
+      const h = ctx.host();
+      const all = await fill(ctx.s, h, 10);
+      assert.equal(await ctx.s.archive.delete(h, 'u', 'mam', { before: 'nope' }), 0);
+      assert.equal(await ctx.s.archive.delete(h, 'u', 'mam', { before: all[4] }), 4);
+      assert.deepEqual(ids((await ctx.s.archive.query(h, 'u', 'mam', {})).items), all.slice(4));
+      assert.equal(await ctx.s.archive.delete(h, 'u', 'mam', { before: all[8], with: 'peer1@example.net' }), 2); // id-4, id-7
+    });
+
+    it('purge deletes one store up to `end` across hosts and users, in bounded batches', async () => {
+      const h1 = ctx.host(), h2 = ctx.host();
+      const store = `purge${Math.random().toString(36).slice(2, 8)}`;
+      for (const [h, u] of [[h1, 'a'], [h1, 'b'], [h2, 'a']] as const) {
+        for (let i = 0; i < 5; i++) await ctx.s.archive.append(h, u, store, { when: 1000 + i, with: '', payload: `${i}` });
+        await ctx.s.archive.append(h, u, 'keep', { when: 1000, with: '', payload: 'k' });
+      }
+      assert.equal(await ctx.s.archive.purge(store, 1002, 4), 4);
+      assert.equal(await ctx.s.archive.purge(store, 1002, 4), 4);
+      assert.equal(await ctx.s.archive.purge(store, 1002, 4), 1);
+      assert.equal(await ctx.s.archive.purge(store, 1002, 4), 0);
+      for (const [h, u] of [[h1, 'a'], [h1, 'b'], [h2, 'a']] as const) {
+        const left = (await ctx.s.archive.query(h, u, store, {})).items.map((i) => i.when);
+        assert.deepEqual(left, [1003, 1004]);
+        assert.equal(await ctx.s.archive.count(h, u, 'keep'), 1);
+      }
+      await rejectsStorage(ctx.s.archive.purge(store, Number.NaN, 4), 'invalid');
     });
 
     it('count is per host/user/store and case-sensitive', async () => {

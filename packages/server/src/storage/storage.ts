@@ -73,10 +73,15 @@ export interface ArchiveItem {
   payload: string;
   /** Free-form small metadata (e.g. message type, direction). */
   meta?: Json;
+  /** The resource of the peer's full JID, when the peer was one (XEP-0313 §4.1.1 full-JID `with`);
+      absent for a bare peer. */
+  withResource?: string;
 }
 
 export interface ArchiveQuery {
   with?: string;
+  /** Only items whose peer had exactly this resource (with `with`: a full-JID filter). */
+  withResource?: string;
   start?: number;     // inclusive, ms
   end?: number;       // inclusive, ms
   after?: string;     // id: items strictly after this one in archive order
@@ -85,6 +90,11 @@ export interface ArchiveQuery {
   limit?: number;     // max items returned
   /** Page from the end backwards (RSM <before/>): the last `limit` items, still returned in ascending order. */
   reverse?: boolean;
+  /**
+   * Count at most this many matches: `count` is then min(matches, countUpTo + 1), so a value
+   * above countUpTo means "more than countUpTo". Bounds the cost of RSM <count/> on huge archives.
+   */
+  countUpTo?: number;
 }
 
 export interface ArchivePage {
@@ -99,8 +109,20 @@ export interface ArchiveStore {
   /** Append and return the item's id (the given one or a generated one). Order = append order. */
   append(host: string, user: string, store: string, item: Omit<ArchiveItem, 'id'> & { id?: string }): Promise<string>;
   query(host: string, user: string, store: string, q: ArchiveQuery): Promise<ArchivePage>;
-  /** Delete matching items (ids, or when <= end, or all when q is empty); returns how many. */
-  delete(host: string, user: string, store: string, q: { ids?: string[]; end?: number; with?: string }): Promise<number>;
+  /** Append several items atomically, in order (bulk import, benchmarks); returns their ids. */
+  appendMany(host: string, user: string, store: string, items: (Omit<ArchiveItem, 'id'> & { id?: string })[]): Promise<string[]>;
+  /**
+   * Delete matching items (ids, when <= end, with, strictly before the item `before` in archive
+   * order — an unknown `before` id deletes nothing); all combined; all items when q is empty.
+   * Returns how many.
+   */
+  delete(host: string, user: string, store: string, q: { ids?: string[]; end?: number; with?: string; before?: string }): Promise<number>;
+  /**
+   * Retention across every host and user: delete up to `limit` items of `store` with when <= end
+   * (oldest first is not guaranteed within the batch); returns how many. Callers loop while the
+   * result equals `limit`, so no single statement holds locks for long.
+   */
+  purge(store: string, end: number, limit: number): Promise<number>;
   /** Atomically read and delete every item of one user's archive in order (offline delivery). */
   take(host: string, user: string, store: string, limit?: number): Promise<ArchiveItem[]>;
   count(host: string, user: string, store: string): Promise<number>;

@@ -99,8 +99,8 @@ if (!url) {
       const s = newSchema();
       const all = await Promise.all([openIn(s), openIn(s), openIn(s)]);
       try {
-        for (const x of all) assert.equal(await x.schemaVersion(), 1);
-        assert.deepEqual(await admin(`SELECT version FROM "${s}".magpie_schema_version`), [{ version: 1 }]);
+        for (const x of all) assert.equal(await x.schemaVersion(), 2);
+        assert.deepEqual(await admin(`SELECT version FROM "${s}".magpie_schema_version ORDER BY version`), [{ version: 1 }, { version: 2 }]);
       } finally { for (const x of all) await x.close(); }
     });
 

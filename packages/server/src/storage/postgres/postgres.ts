@@ -16,7 +16,7 @@ import {
 import {
   checkKey, checkMigrations, checkQuery, decodeJson, encodeJson, prepareItem, rowToItem, type ArchiveRow, type StorageLog,
 } from '../common.js';
-import { countSql, deleteSql, finishPage, pageSql, seqOfId, takeSql } from '../archive-sql.js';
+import { countSql, deleteSql, finishPage, INSERT_SQL, isTimeWindow, pageSql, purgeSql, seqOfId, takeSql } from '../archive-sql.js';
 import { PgConnection, SCHEMA_RE } from './pg-pool.js';
 import { migrations } from './migrations.js';
 import type pg from 'pg';
@@ -24,6 +24,8 @@ import type pg from 'pg';
 const LATEST = checkMigrations(migrations);
 const LOCK_MIGRATE = 0x4d61_6701; // advisory lock classes ("Mag" + n), arbitrary but fixed
 const LOCK_TAKE = 0x4d61_6702;
+/** Time windows up to this many rows are read from the when index first (see pageSql). */
+const WINDOW_FIRST_MAX = 20_000;
 
 export interface PgOptions { url: string; schema?: string; poolSize?: number; log?: StorageLog }
 
@@ -143,9 +145,22 @@ export class PostgresStorage implements Storage {
     append: async (host, user, store, item) => {
       checkKey(host, user, store);
       const it = prepareItem(item);
-      await this.conn.exec(`archive append (id ${it.id})`, 'INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)',
-        [host, user, store, it.id, it.when, it.with, it.payload, it.metaText]);
+      await this.conn.exec(`archive append (id ${it.id})`, INSERT_SQL('postgres'),
+        [host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '']);
       return it.id;
+    },
+    appendMany: async (host, user, store, items) => {
+      checkKey(host, user, store);
+      const all = items.map(prepareItem);
+      if (all.length === 0) return [];
+      // One statement over arrays (unnest keeps order, so seq follows the list): a round trip
+      // per item would make bulk imports take minutes.
+      await this.conn.exec('archive appendMany', `INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta, with_resource)
+        SELECT $1, $2, $3, t.id, t.w, t.j, t.p, t.m::json, t.r FROM unnest($4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+        WITH ORDINALITY AS t(id, w, j, p, m, r, n) ORDER BY t.n`,
+      [host, user, store, all.map((i) => i.id), all.map((i) => i.when), all.map((i) => i.with), all.map((i) => i.payload),
+        all.map((i) => i.metaText), all.map((i) => i.withResource ?? '')]);
+      return all.map((i) => i.id);
     },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
@@ -157,13 +172,23 @@ export class PostgresStorage implements Storage {
         return r.seq;
       };
       const [after, before] = await Promise.all([seq(q.after), seq(q.before)]);
-      const p = pageSql('postgres', host, user, store, q, after, before);
-      const c = countSql('postgres', host, user, store, q);
+      const c = countSql('postgres', host, user, store, q, q.countUpTo);
+      // A time window: count it first (bounded, from the when index) to pick the plan (pageSql).
+      let windowFirst = false;
+      let known: number | undefined;
+      if (isTimeWindow(q)) {
+        const w = countSql('postgres', host, user, store, q, WINDOW_FIRST_MAX);
+        const n = (await this.conn.query<{ n: number }>('archive window count', w.text, w.values))[0]?.n ?? 0;
+        windowFirst = n <= WINDOW_FIRST_MAX;
+        if (q.countUpTo !== undefined && q.countUpTo <= WINDOW_FIRST_MAX) known = Math.min(n, q.countUpTo + 1);
+        else if (windowFirst) known = n;
+      }
+      const p = pageSql('postgres', host, user, store, q, after, before, windowFirst);
       // Page and count on two connections in parallel: RSM allows the count to be approximate,
       // so one round trip of latency beats a snapshot-consistent transaction.
       const [rows, [n]] = await Promise.all([
         this.conn.query<ArchiveRow>('archive query', p.text, p.values),
-        this.conn.query<{ n: number }>('archive count', c.text, c.values),
+        known !== undefined ? Promise.resolve([{ n: known }]) : this.conn.query<{ n: number }>('archive count', c.text, c.values),
       ]);
       const page = finishPage(rows, q);
       return { items: page.rows.map(rowToItem), complete: page.complete, count: n?.n ?? 0 };
@@ -172,6 +197,11 @@ export class PostgresStorage implements Storage {
       if (q.end !== undefined) checkQuery({ end: q.end });
       const d = deleteSql('postgres', host, user, store, q);
       return this.conn.exec('archive delete', d.text, d.values);
+    },
+    purge: async (store, end, limit) => {
+      checkQuery({ end, limit });
+      const d = purgeSql('postgres', store, end, limit);
+      return this.conn.exec('archive purge', d.text, d.values);
     },
     take: async (host, user, store, limit) => {
       if (limit !== undefined) checkQuery({ limit });

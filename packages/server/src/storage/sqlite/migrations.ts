@@ -54,4 +54,13 @@ export const migrations: Migration[] = [
       CREATE INDEX archive_with_when ON archive (host, username, store, with_jid, when_ms, seq);
     `,
   },
+  {
+    // Message archiving (XEP-0313): the peer's resource for full-JID `with` filters, and
+    // (store, when_ms) for retention purges across all users.
+    version: 2,
+    up: `
+      ALTER TABLE archive ADD COLUMN with_resource TEXT NOT NULL DEFAULT '';
+      CREATE INDEX archive_store_when ON archive (store, when_ms);
+    `,
+  },
 ];

@@ -31,7 +31,7 @@ describe('sqlite specifics', () => {
       assert.equal(s.database.pragma('synchronous', { simple: true }), 1); // NORMAL
       assert.ok(Number(s.database.pragma('busy_timeout', { simple: true })) >= 1000);
       assert.equal(s.database.pragma('foreign_keys', { simple: true }), 1);
-      assert.equal(await s.schemaVersion(), 1);
+      assert.equal(await s.schemaVersion(), 2);
     } finally { await s.close(); }
   });
 

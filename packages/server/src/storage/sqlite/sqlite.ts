@@ -28,7 +28,7 @@ import {
   checkKey, checkMigrations, checkQuery, closedError, decodeJson, encodeJson, prepareItem, rowToItem, wrap,
   type ArchiveRow, type StorageLog,
 } from '../common.js';
-import { countSql, deleteSql, finishPage, pageSql, seqOfId, takeSql, type BuiltSql } from '../archive-sql.js';
+import { countSql, deleteSql, finishPage, INSERT_SQL, pageSql, purgeSql, seqOfId, takeSql, type BuiltSql } from '../archive-sql.js';
 import { migrations } from './migrations.js';
 
 const LATEST = checkMigrations(migrations);
@@ -181,9 +181,18 @@ export class SqliteStorage implements Storage {
     append: async (host, user, store, item) => {
       checkKey(host, user, store);
       const it = prepareItem(item);
-      this.guard(`archive append (id ${it.id})`, () => this.stmt('INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
-        .run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText));
+      this.guard(`archive append (id ${it.id})`, () => this.stmt(INSERT_SQL('sqlite'))
+        .run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? ''));
       return it.id;
+    },
+    appendMany: async (host, user, store, items) => {
+      checkKey(host, user, store);
+      const all = items.map(prepareItem); // validate every item before writing any
+      return this.guard('archive appendMany', () => this.database.transaction(() => {
+        const st = this.stmt(INSERT_SQL('sqlite'));
+        for (const it of all) st.run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '');
+        return all.map((it) => it.id);
+      })());
     },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
@@ -196,7 +205,7 @@ export class SqliteStorage implements Storage {
         const after = q.after === undefined ? undefined : seq(q.after);
         const before = q.before === undefined ? undefined : seq(q.before);
         const page = finishPage(this.all<ArchiveRow>(pageSql('sqlite', host, user, store, q, after, before)), q);
-        const count = this.all<{ n: number }>(countSql('sqlite', host, user, store, q))[0]!.n;
+        const count = this.all<{ n: number }>(countSql('sqlite', host, user, store, q, q.countUpTo))[0]!.n;
         return { items: page.rows.map(rowToItem), complete: page.complete, count };
       });
     },
@@ -204,6 +213,11 @@ export class SqliteStorage implements Storage {
       if (q.end !== undefined) checkQuery({ end: q.end });
       const d = deleteSql('sqlite', host, user, store, q);
       return this.guard('archive delete', () => this.stmt(d.text).run(...d.values).changes);
+    },
+    purge: async (store, end, limit) => {
+      checkQuery({ end, limit });
+      const d = purgeSql('sqlite', store, end, limit);
+      return this.guard('archive purge', () => this.stmt(d.text).run(...d.values).changes);
     },
     take: async (host, user, store, limit) => {
       if (limit !== undefined) checkQuery({ limit });

@@ -1,0 +1,124 @@
+// The archive of each local account (XEP-0313 1.1 §3, XEP-0359 0.7): writing both sides of a
+// one-to-one conversation, answering queries, and retention. The module (./mam.ts) wires this to
+// hooks and iq handlers; tests and the benchmark reach it through the 'mam' service.
+//
+// Timestamps are the server's receipt time (§3 "when the message was sent (outgoing) or received
+// (incoming)"); order is append order (§3.1), which the store keeps. Retention deletes the
+// oldest items only (§3.2 "no holes"): by age across all users, and optionally beyond a per-user
+// count.
+
+import { JID } from '@magpie/core/jid/jid';
+import type { Element } from '@magpie/core/xml/element';
+import { StanzaError } from '@magpie/core/protocol/errors';
+import type { ModuleApi } from '../module.js';
+import type { ArchivePage, ArchiveQuery } from '../../storage/storage.js';
+import { StorageError } from '../../storage/storage.js';
+import { ROSTER, type RosterService } from '../im-services/services.js';
+import { shouldArchive, type DefaultPolicy, type Prefs } from './prefs.js';
+import { storedCopy } from './policy.js';
+import type { ParsedQuery } from './query.js';
+
+export const STORE = 'mam';
+export const PREFS_STORE = 'mam-prefs';
+
+export interface MamOptions {
+  defaultPolicy: DefaultPolicy;
+  defaultPageSize: number;
+  maxPageSize: number;
+  maxIds: number;
+  maxPrefsJids: number;
+  countLimit: number;
+  retentionDays: number;
+  purgeIntervalMinutes: number;
+  purgeBatch: number;
+  maxMessagesPerUser: number;
+}
+
+/** The service other modules, tests and the benchmark use. */
+export interface MamService {
+  /** Archive one message for a local account; returns the archive id, or undefined when prefs say no. */
+  archive(owner: JID, peer: JID, stanza: Element, dir: 'in' | 'out', when?: number): Promise<string | undefined>;
+  /** Run a parsed query against an archive (the XMPP path minus the socket). */
+  query(owner: JID, p: ParsedQuery): Promise<ArchivePage>;
+  /** Retention: delete every item older than retentionDays before `now`; returns how many. */
+  purge(now?: number): Promise<number>;
+  prefs(host: string, user: string): Promise<Prefs>;
+}
+
+const DAY = 86_400_000;
+
+export class Archiver implements MamService {
+  private readonly prefsKv;
+  private readonly appended;
+
+  constructor(private readonly api: ModuleApi<MamOptions>) {
+    this.prefsKv = api.stores.kv(PREFS_STORE);
+    this.appended = api.metric('archived');
+  }
+
+  async prefs(host: string, user: string): Promise<Prefs> {
+    return (await this.prefsKv.get<Prefs>(host, user)) ?? { default: this.api.options.defaultPolicy, always: [], never: [] };
+  }
+
+  setPrefs(host: string, user: string, p: Prefs): Promise<void> { return this.prefsKv.set(host, user, p as never); }
+
+  async archive(owner: JID, peer: JID, stanza: Element, dir: 'in' | 'out', when = Date.now()): Promise<string | undefined> {
+    const { domain: host, local: user } = owner;
+    const prefs = await this.prefs(host, user);
+    const roster = this.api.service<RosterService>(ROSTER);
+    const ok = await shouldArchive(prefs, peer, async () => (await roster?.get(host, user, peer.bareString())) !== undefined);
+    if (!ok) return undefined;
+    const item = { when, with: peer.bareString(), payload: storedCopy(stanza).toString(), meta: { dir, type: stanza.attrs.type ?? 'normal' } };
+    const id = await this.api.stores.archive.append(host, user, STORE, peer.isBare ? item : { ...item, withResource: peer.resource });
+    this.appended.inc();
+    if (this.api.options.maxMessagesPerUser > 0) await this.trim(host, user, this.api.options.maxMessagesPerUser);
+    return id;
+  }
+
+  /** Keeps the newest `max` items: the count is bounded by max, so this costs O(max), not O(archive). */
+  private async trim(host: string, user: string, max: number): Promise<void> {
+    const { archive } = this.api.stores;
+    const probe = await archive.query(host, user, STORE, { limit: 0, countUpTo: max });
+    if (probe.count <= max) return;
+    const keep = await archive.query(host, user, STORE, { reverse: true, limit: max, countUpTo: 0 });
+    if (keep.items[0]) await archive.delete(host, user, STORE, { before: keep.items[0].id });
+  }
+
+  async query(owner: JID, p: ParsedQuery): Promise<ArchivePage> {
+    const { domain: host, local: user } = owner;
+    const { archive } = this.api.stores;
+    const q: ArchiveQuery = { ...p.q, countUpTo: this.api.options.countLimit };
+    const check = async (ids: string[]): Promise<string[]> => {
+      // §4.1.4: every id asked for must exist; the answer lists them in archive order.
+      const found = await archive.query(host, user, STORE, { ids, countUpTo: 0 });
+      if (found.items.length !== ids.length) throw new StanzaError('item-not-found', 'no archived message with that id');
+      return found.items.map((i) => i.id);
+    };
+    if (p.ids) await check(p.ids);
+    if (p.anchors?.after) q.after = (await check(p.anchors.after)).at(-1)!;   // the later bound wins
+    if (p.anchors?.before) q.before = (await check(p.anchors.before))[0]!;    // the earlier bound wins
+    try {
+      return await archive.query(host, user, STORE, q);
+    } catch (e) {
+      if (e instanceof StorageError && e.code === 'item-not-found') throw new StanzaError('item-not-found', 'no archived message with that id');
+      throw e;
+    }
+  }
+
+  async purge(now = Date.now()): Promise<number> {
+    const days = this.api.options.retentionDays;
+    if (days <= 0) return 0;
+    const { purgeBatch } = this.api.options;
+    let total = 0;
+    for (;;) {
+      const n = await this.api.stores.archive.purge(STORE, now - days * DAY, purgeBatch);
+      total += n;
+      if (n < purgeBatch) return total;
+    }
+  }
+
+  async deleteAccount(host: string, user: string): Promise<void> {
+    await this.api.stores.archive.delete(host, user, STORE, {});
+    await this.prefsKv.set(host, user, undefined);
+  }
+}
