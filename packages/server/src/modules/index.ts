@@ -17,7 +17,8 @@ import last from './last/last.js';
 import caps from './caps/caps.js';
 import externalServices from './external-services/external-services.js';
 import httpUpload from './http-upload/http-upload.js';
+import muc from './muc/muc.js';
 
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
-  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps, externalServices, httpUpload] as MagpieModule[];
+  return [delivery, createDiscoModule(disco), ping, version, time, roster, presence, offline, blocking, privacy, vcard, privateStorage, last, caps, externalServices, httpUpload, muc] as MagpieModule[];
 }
