@@ -33,13 +33,13 @@ export function defaultRole(a: Affiliation, c: RoomConfig): Role {
  */
 export function canSetRole(actorAff: Affiliation, actorRole: Role, targetAff: Affiliation, curRole: Role, newRole: Role): 'ok' | 'forbidden' | 'not-allowed' {
   if (actorRole !== 'moderator') return 'forbidden';
-  if (newRole === 'moderator' || curRole === 'moderator') {
-    if (affRank(actorAff) < AFF_RANK.admin) return 'forbidden';
-  }
   if (targetAff === 'owner' || targetAff === 'admin') {
     if (newRole !== 'moderator') return 'not-allowed';
   }
   if (affRank(targetAff) > affRank(actorAff)) return 'not-allowed';
+  if (newRole === 'moderator' || curRole === 'moderator') {
+    if (affRank(actorAff) < AFF_RANK.admin) return 'forbidden';
+  }
   return 'ok';
 }
 
