@@ -19,9 +19,10 @@ export class SlixClient {
   stderr = '';
 
   /** auto_authorize: slixmpp's handling of subscription requests (true approves, false denies,
-      null leaves them to the test); auto_subscribe: subscribe back after approving. */
-  constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string; auto_authorize?: boolean | null; auto_subscribe?: boolean }) {
-    this.proc = spawn('/usr/bin/python3', [SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+      null leaves them to the test); auto_subscribe: subscribe back after approving. `script`: another
+      JSON-lines driver in this folder (e.g. slix_muc.py) instead of slix_client.py. */
+  constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string; auto_authorize?: boolean | null; auto_subscribe?: boolean }, script?: string) {
+    this.proc = spawn('/usr/bin/python3', [script ? fileURLToPath(new URL(`./${script}`, import.meta.url)) : SCRIPT, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try { this.events.push(JSON.parse(l)); } catch { this.stderr += l + '\n'; }
       const w = this.waiters; this.waiters = []; for (const f of w) f();
