@@ -17,7 +17,10 @@ import { dropIfEmpty } from './presence.js';
 function actorOf(ctx: MucContext, room: Room, ev: StanzaEvent): { aff: Affiliation; role: Role; occ: Occupant | undefined; bare: string } {
   const bare = ev.from.bareString();
   const occ = room.byReal.get(ev.from.toString());
-  return { aff: affiliationOf(ctx, room, bare), role: occ?.role ?? 'none', occ, bare };
+  const aff = affiliationOf(ctx, room, bare);
+  // Owners and admins moderate from outside the room too (they would be moderators inside).
+  const role: Role = occ?.role ?? (aff === 'owner' || aff === 'admin' ? 'moderator' : 'none');
+  return { aff, role, occ, bare };
 }
 
 export async function handleAdminIq(ctx: MucContext, ev: StanzaEvent, room: Room, q: Element): Promise<Element | undefined> {

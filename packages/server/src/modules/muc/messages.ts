@@ -94,8 +94,6 @@ async function ghost(ctx: MucContext, ev: StanzaEvent, room: Room): Promise<void
   await leave(ctx, room, o, ev.from.toString(), { ghost: true });
 }
 
-export { ghost as handleErrorFromOccupant };
-
 async function invite(ctx: MucContext, ev: StanzaEvent, room: Room, ux: Element): Promise<void> {
   const o = sender(room, ev);
   const aff = affiliationOf(ctx, room, o.bare);

@@ -12,7 +12,7 @@ import { affiliationOf, type MucContext } from './context.js';
 import type { Room } from './room.js';
 import { applyConfigForm, configForm } from './config.js';
 import { NS_DATA } from './forms.js';
-import { NS_MUC_OWNER, NS_MUC_USER, removeOccupant, toAll } from './broadcast.js';
+import { NS_MUC_OWNER, NS_MUC_USER, broadcastPresence, removeOccupant, toAll } from './broadcast.js';
 import { enforceMembersOnly } from './admin.js';
 import { defaultRole } from './roles.js';
 
@@ -41,9 +41,11 @@ export async function handleOwnerIq(ctx: MucContext, ev: StanzaEvent, room: Room
   if (room.history.length > next.historyLength) room.history.splice(0, room.history.length - next.historyLength);
   if (before.moderated !== next.moderated) {
     // Roles follow the new default for occupants whose role was the default (§5.1.2).
-    for (const o of room.occupants.values()) {
+    for (const o of [...room.occupants.values()]) {
       const aff = affiliationOf(ctx, room, o.bare);
-      if (aff === 'none' && (o.role === 'participant' || o.role === 'visitor')) o.role = defaultRole(aff, next);
+      if (aff !== 'none' || (o.role !== 'participant' && o.role !== 'visitor')) continue;
+      const role = defaultRole(aff, next);
+      if (role !== o.role) { o.role = role; await broadcastPresence(ctx, room, o, {}); }
     }
   }
   await enforceMembersOnly(ctx, room);

@@ -11,7 +11,7 @@ import type { StanzaEvent } from '../../hooks/events.js';
 import { affiliationOf, type MucContext } from './context.js';
 import type { Room } from './room.js';
 import { roomFeatures, roomInfoForm } from './config.js';
-import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER, NS_MUC_USER } from './broadcast.js';
+import { NS_MUC, NS_MUC_ADMIN, NS_MUC_OWNER } from './broadcast.js';
 import { createRoom, handlePresence } from './presence.js';
 import { handleRoomMessage, handleOccupantMessage } from './messages.js';
 import { handleAdminIq } from './admin.js';
@@ -169,5 +169,3 @@ export class MucService {
 
   clear(): void { for (const f of this.forwarded.values()) clearTimeout(f.timer); this.forwarded.clear(); }
 }
-
-export { NS_MUC_USER };
