@@ -69,3 +69,15 @@ test('without the presence module, the MUC\'s own session/closed handler removes
     assert.ok(codes(p).includes(333));
   } finally { await ts.stop(); }
 });
+
+test('a server shutdown tells occupants with 332 before the streams close', async () => {
+  const ts = await startMuc();
+  const [a, b] = await users(ts, ['alice', 'bob']);
+  try {
+    await createRoom(a!, 'sd', 'Alice');
+    await join(b!, 'sd', 'Bob');
+  } finally { await ts.stop(); }
+  const p = await take(b!, (e) => presenceFrom(roomJid('sd', 'Bob'), 'unavailable')(e) && codes(e).includes(332), '332', 1000);
+  assert.ok(codes(p).includes(110));
+  assert.ok(a!.elements.some((e) => presenceFrom(roomJid('sd', 'Alice'), 'unavailable')(e) && codes(e).includes(332)));
+});
