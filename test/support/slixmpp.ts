@@ -21,9 +21,10 @@ export class SlixClient {
   /** auto_authorize: slixmpp's handling of subscription requests (true approves, false denies,
       null leaves them to the test); auto_subscribe: subscribe back after approving. */
   constructor(cfg: { jid: string; password: string; port: number; direct_tls?: boolean; mechanism?: string; auto_authorize?: boolean | null; auto_subscribe?: boolean; [k: string]: unknown },
-    /** Another driver script speaking the same JSON-lines protocol (e.g. slix_sm.py, slix_carbons.py). */
+    /** Another driver script speaking the same JSON-lines protocol (a path, or a file name in
+        this folder such as slix_muc.py). */
     script = SCRIPT) {
-    this.proc = spawn('/usr/bin/python3', [script, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.proc = spawn('/usr/bin/python3', [script.includes('/') ? script : fileURLToPath(new URL(`./${script}`, import.meta.url)), JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'] });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try { this.events.push(JSON.parse(l)); } catch { this.stderr += l + '\n'; }
       const w = this.waiters; this.waiters = []; for (const f of w) f();

@@ -1,0 +1,100 @@
+// Multi-User Chat (XEP-0045 1.35) as a service on conference.<host> (configurable per host),
+// with occupant ids (XEP-0421) and self-ping (XEP-0410). This file wires the parts: one
+// MucService per hosted domain claiming `route/component` for its domain (like http-upload),
+// the server's disco#items entry, persistent rooms loaded at start, ghost removal when a local
+// session closes or goes unavailable, and 332 "system shutdown" when the server stops.
+// Parts: room.ts (state), roles.ts, config.ts (+ forms.ts), presence.ts, messages.ts,
+// admin.ts, owner.ts, history.ts, persistence.ts, service.ts, broadcast.ts.
+
+import { defineModule } from '../module.js';
+import { MucOptionsSchema } from './options.js';
+import type { MucContext } from './context.js';
+import type { Room } from './room.js';
+import { RoomStore } from './persistence.js';
+import { MucService } from './service.js';
+import { leave } from './presence.js';
+import { removeOccupant } from './broadcast.js';
+import { JID } from '@magpie/core/jid/jid';
+
+export default defineModule({
+  manifest: {
+    name: 'muc',
+    description: 'Multi-user chat rooms on conference.<host>',
+    specs: [
+      { spec: 'XEP-0045', version: '1.35', status: 'partial', notes: 'rooms with roles, affiliations, configuration, history, subjects, private messages, mediated invitations, voice requests, admin and owner use cases, persistent rooms in the map store; no in-band registration with rooms (§7.10), no room archive yet (groupchat of logged rooms is kept in the archive store for it)' },
+      { spec: 'XEP-0421', version: '0.2', status: 'complete', notes: 'HMAC-SHA-256 of the real bare JID under a per-room secret' },
+      { spec: 'XEP-0410', version: '1.1', status: 'complete', notes: 'self-pings answered by the service (muc#self-ping-optimization); other iqs to occupants are forwarded' },
+    ],
+    options: MucOptionsSchema,
+    defaultEnabled: true,
+  },
+  async setup(api) {
+    const o = api.options;
+    const limits = {
+      defaultMaxUsers: Math.min(o.defaultMaxUsers, o.maxUsersLimit), maxUsersLimit: o.maxUsersLimit,
+      defaultHistory: Math.min(o.defaultHistory, o.maxHistory), maxHistory: o.maxHistory, allowLogging: o.allowLogging,
+    };
+    const admins = new Set(o.admins.map((j) => JID.parse(j).bareString()));
+    const services = new Map<string, { ctx: MucContext; svc: MucService }>();
+    const joined = new Map<string, Set<Room>>();
+    const roomsGauge = api.metric('rooms');
+    const messages = api.metric('groupchat_messages');
+
+    for (const host of api.hosts()) {
+      const domain = o.domain.replaceAll('{host}', host);
+      if (api.isLocalHost(domain)) throw new Error(`muc: the service domain ${domain} is a hosted domain`);
+      const store = new RoomStore(api.stores.map, api.stores.archive, domain);
+      const rooms = new Map<string, Room>();
+      const ctx: MucContext = {
+        api, o, limits, domain, host, rooms, joined,
+        isServiceAdmin: (bare) => admins.has(bare),
+        save: (room) => store.save(room),
+        forget: async (room) => {
+          if (rooms.get(room.node) === room) rooms.delete(room.node);
+          await store.remove(room);
+          roomsGauge.set(rooms.size);
+        },
+        archive: async (room, stanza, when, sender) => {
+          messages.inc();
+          if (room.config.logging) await store.append(room, stanza, when, sender);
+        },
+      };
+      for (const room of await store.loadAll(limits)) { room.index = joined; rooms.set(room.node, room); }
+      if (rooms.size) api.log.info({ domain, rooms: rooms.size }, 'persistent rooms loaded');
+      services.set(domain, { ctx, svc: new MucService(ctx) });
+      api.serveDomain(domain);
+      api.discoItem((h) => (h === host ? { jid: domain, name: o.name } : undefined));
+    }
+
+    api.hook('route/component', async (ev) => {
+      const s = services.get(ev.to.domain);
+      if (!s) return undefined;
+      await s.svc.dispatch(ev);
+      roomsGauge.set(s.ctx.rooms.size);
+      return true;
+    });
+
+    // Ghosts: a session that closed or went unavailable leaves every room it was in (code 333).
+    const gone = async (real: string): Promise<void> => {
+      for (const { ctx, svc } of services.values()) {
+        await svc.sessionGone(real, joined, async (room, r) => {
+          const occ = room.byReal.get(r);
+          if (occ && room.jid.domain === ctx.domain) await leave(ctx, room, occ, r, { ghost: true });
+        });
+      }
+    };
+    api.hook('session/closed', async ({ session }) => { await gone(session.jid.toString()); return undefined; });
+    api.hook('session/unavailable', async ({ session }) => { await gone(session.jid.toString()); return undefined; });
+
+    // §15.4.2 code 332: occupants learn the service is going down.
+    api.hook('server/stopping', async () => {
+      for (const { ctx } of services.values()) {
+        for (const room of ctx.rooms.values()) {
+          await room.run(async () => { for (const occ of [...room.occupants.values()]) await removeOccupant(ctx, room, occ, { codes: [332] }); });
+        }
+      }
+      return undefined;
+    });
+    api.onUnload(() => { for (const { svc } of services.values()) svc.clear(); });
+  },
+});

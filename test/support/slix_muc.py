@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""slixmpp's Multi-User Chat plugin (xep_0045) driven by JSON lines, for Magpie's MUC tests.
+
+argv[1]: JSON {"jid", "password", "host", "port"}.
+stdin, one JSON command per line:
+  {"cmd": "join", "room", "nick", "password"?}      -> event joined {affiliation, role, subject, history}
+  {"cmd": "say", "room", "body"}                    -> (groupchat)
+  {"cmd": "subject", "room", "subject"}
+  {"cmd": "kick", "room", "nick", "reason"}         -> event result
+  {"cmd": "ban", "room", "jid", "reason"}           -> event result
+  {"cmd": "configure", "room", "fields": {var: value}} -> event result (get form, fill, submit)
+  {"cmd": "destroy", "room", "reason", "altroom"?}  -> event result
+  {"cmd": "quit"}
+stdout events: session_start, groupchat {room, nick, body}, subject {room, subject},
+muc_presence {room, nick, type, codes, role, affiliation, destroy}, result {cmd, ok, error},
+joined, error, disconnected.
+"""
+import asyncio
+import json
+import ssl
+import sys
+
+import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
+
+
+def emit(**kw):
+    sys.stdout.write(json.dumps(kw) + "\n")
+    sys.stdout.flush()
+
+
+class Muc(slixmpp.ClientXMPP):
+    def __init__(self, cfg):
+        super().__init__(cfg["jid"], cfg["password"])
+        self.ssl_context.check_hostname = False
+        self.ssl_context.verify_mode = ssl.CERT_NONE
+        for p in ("xep_0030", "xep_0004", "xep_0045"):
+            self.register_plugin(p)
+        self.add_event_handler("session_start", self.on_start)
+        self.add_event_handler("groupchat_message", self.on_groupchat)
+        self.add_event_handler("groupchat_subject", lambda m: emit(event="subject", room=str(m["from"].bare), subject=m["subject"]))
+        self.add_event_handler("groupchat_presence", self.on_presence)
+        self.add_event_handler("failed_auth", lambda e: emit(event="error", error="auth"))
+        self.add_event_handler("disconnected", lambda e: emit(event="disconnected"))
+
+    async def on_start(self, _event):
+        self.send_presence()
+        emit(event="session_start", jid=str(self.boundjid))
+        asyncio.ensure_future(self.read_commands())
+
+    def on_groupchat(self, msg):
+        if msg["body"]:
+            emit(event="groupchat", room=str(msg["from"].bare), nick=msg["mucnick"], body=msg["body"])
+
+    def on_presence(self, p):
+        x = p["muc"]
+        codes = sorted(int(c) for c in x["status_codes"]) if x["status_codes"] else []
+        destroy = p.xml.find("{http://jabber.org/protocol/muc#user}x/{http://jabber.org/protocol/muc#user}destroy")
+        emit(event="muc_presence", room=str(p["from"].bare), nick=p["from"].resource, type=p["type"], codes=codes,
+             role=x["role"], affiliation=x["affiliation"], destroy=None if destroy is None else destroy.get("jid", ""))
+
+    async def run(self, cmd):
+        c = cmd["cmd"]
+        muc = self["xep_0045"]
+        try:
+            if c == "join":
+                pres, subject, occupants, history = await muc.join_muc_wait(cmd["room"], cmd["nick"], password=cmd.get("password"), maxstanzas=10, timeout=15)
+                emit(event="joined", room=cmd["room"], affiliation=pres["muc"]["affiliation"], role=pres["muc"]["role"],
+                     subject=subject["subject"], occupants=[str(o["from"].resource) for o in occupants],
+                     history=[m["body"] for m in history])
+            elif c == "say":
+                self.send_message(mto=cmd["room"], mbody=cmd["body"], mtype="groupchat")
+            elif c == "subject":
+                muc.set_subject(cmd["room"], cmd["subject"])
+            elif c == "kick":
+                await muc.set_role(cmd["room"], cmd["nick"], "none", reason=cmd.get("reason", ""))
+                emit(event="result", cmd=c, ok=True)
+            elif c == "ban":
+                await muc.set_affiliation(cmd["room"], "outcast", jid=cmd["jid"], reason=cmd.get("reason", ""))
+                emit(event="result", cmd=c, ok=True)
+            elif c == "configure":
+                form = await muc.get_room_config(cmd["room"])
+                submit = form.copy() if hasattr(form, "copy") else form
+                for var, value in cmd["fields"].items():
+                    submit.set_values({var: value})
+                submit["type"] = "submit"
+                await muc.set_room_config(cmd["room"], submit)
+                emit(event="result", cmd=c, ok=True)
+            elif c == "destroy":
+                await muc.destroy(cmd["room"], reason=cmd.get("reason", ""), altroom=cmd.get("altroom"))
+                emit(event="result", cmd=c, ok=True)
+        except IqError as e:
+            emit(event="result", cmd=c, ok=False, error=e.iq["error"]["condition"])
+        except (IqTimeout, asyncio.TimeoutError) as e:
+            emit(event="result", cmd=c, ok=False, error="timeout")
+        except Exception as e:  # reported to the test, which fails on it
+            emit(event="error", cmd=c, error=f"{type(e).__name__}: {e}")
+
+    async def read_commands(self):
+        loop = asyncio.get_event_loop()
+        while True:
+            line = await loop.run_in_executor(None, sys.stdin.readline)
+            if not line:
+                break
+            cmd = json.loads(line)
+            if cmd["cmd"] == "quit":
+                break
+            asyncio.ensure_future(self.run(cmd))
+        self.disconnect()
+
+
+def main():
+    cfg = json.loads(sys.argv[1])
+    c = Muc(cfg)
+    c.connect((cfg.get("host", "127.0.0.1"), cfg["port"]), force_starttls=True, disable_starttls=False)
+    c.loop.run_until_complete(c.disconnected)
+
+
+if __name__ == "__main__":
+    main()
