@@ -16,7 +16,8 @@ import { StorageError } from '../../storage/storage.js';
 import { ROSTER, type RosterService } from '../im-services/services.js';
 import { shouldArchive, type DefaultPolicy, type Prefs } from './prefs.js';
 import { storedCopy } from './policy.js';
-import type { ParsedQuery } from './query.js';
+import { parseQuery, type ParsedQuery } from './query.js';
+import { fin, resultMessage } from './results.js';
 
 export const STORE = 'mam';
 export const PREFS_STORE = 'mam-prefs';
@@ -39,7 +40,13 @@ export interface MamService {
   /** Archive one message for a local account; returns the archive id, or undefined when prefs say no. */
   archive(owner: JID, peer: JID, stanza: Element, dir: 'in' | 'out', when?: number): Promise<string | undefined>;
   /** Run a parsed query against an archive (the XMPP path minus the socket). */
-  query(owner: JID, p: ParsedQuery): Promise<ArchivePage>;
+  query(owner: JID, p: ParsedQuery, store?: string): Promise<ArchivePage>;
+  /**
+   * Answer a <query/> on an archive (§4): result messages through `send`, in order, then the
+   * <fin/> to put in the iq result. Used for accounts here and for MUC rooms (§6, store 'muc',
+   * owner = the room's JID).
+   */
+  answer(query: Element, a: { owner: JID; store?: string; from: string; to: string }, send: (m: Element) => void | Promise<void>): Promise<Element>;
   /** Retention: delete every item older than retentionDays before `now`; returns how many. */
   purge(now?: number): Promise<number>;
   prefs(host: string, user: string): Promise<Prefs>;
@@ -84,13 +91,13 @@ export class Archiver implements MamService {
     if (keep.items[0]) await archive.delete(host, user, STORE, { before: keep.items[0].id });
   }
 
-  async query(owner: JID, p: ParsedQuery): Promise<ArchivePage> {
+  async query(owner: JID, p: ParsedQuery, store = STORE): Promise<ArchivePage> {
     const { domain: host, local: user } = owner;
     const { archive } = this.api.stores;
     const q: ArchiveQuery = { ...p.q, countUpTo: this.api.options.countLimit };
     const check = async (ids: string[]): Promise<string[]> => {
       // §4.1.4: every id asked for must exist; the answer lists them in archive order.
-      const found = await archive.query(host, user, STORE, { ids, countUpTo: 0 });
+      const found = await archive.query(host, user, store, { ids, countUpTo: 0 });
       if (found.items.length !== ids.length) throw new StanzaError('item-not-found', 'no archived message with that id');
       return found.items.map((i) => i.id);
     };
@@ -98,11 +105,29 @@ export class Archiver implements MamService {
     if (p.anchors?.after) q.after = (await check(p.anchors.after)).at(-1)!;   // the later bound wins
     if (p.anchors?.before) q.before = (await check(p.anchors.before))[0]!;    // the earlier bound wins
     try {
-      return await archive.query(host, user, STORE, q);
+      return await archive.query(host, user, store, q);
     } catch (e) {
       if (e instanceof StorageError && e.code === 'item-not-found') throw new StanzaError('item-not-found', 'no archived message with that id');
       throw e;
     }
+  }
+
+  async answer(query: Element, a: { owner: JID; store?: string; from: string; to: string }, send: (m: Element) => void | Promise<void>): Promise<Element> {
+    const o = this.api.options;
+    const p = parseQuery(query, o);
+    const page = await this.query(a.owner, p, a.store);
+    const order = p.flip ? [...page.items].reverse() : page.items;
+    const onBad = (e: unknown) => this.api.log.error({ err: e, owner: a.owner.toString() }, 'unreadable archived stanza; sent without it');
+    for (const item of order) await send(resultMessage(item, a.to, a.from, p.queryid, onBad));
+    const rsm: { count?: number; firstIndex?: number } = {};
+    if (page.count <= o.countLimit) rsm.count = page.count;
+    // Index only where it costs nothing: 0 on a page from the start. Not count − n on the last
+    // page: clients that stop when index + n = count (slixmpp's XEP-0059 iterator) would stop
+    // paging backwards after that first page.
+    if (p.fromStart) rsm.firstIndex = 0;
+    // first/last stay chronological under flip-page (§4.3.4: flipping changes only the order
+    // of transmission), so <before>first</before> still pages to the older neighbour.
+    return fin(page.items, page.complete, rsm);
   }
 
   async purge(now = Date.now()): Promise<number> {

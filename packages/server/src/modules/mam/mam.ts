@@ -22,8 +22,7 @@ import type { StanzaEvent } from '../../hooks/events.js';
 import { defineModule, type ModuleApi } from '../module.js';
 import { addStanzaId, archivable, NS_MAM, NS_MAM_EXTENDED, NS_SID, stripForgedStanzaIds } from './policy.js';
 import { parsePrefs, prefsXml } from './prefs.js';
-import { parseQuery, queryForm } from './query.js';
-import { fin, resultMessage } from './results.js';
+import { queryForm } from './query.js';
 import { Archiver, type MamOptions } from './archiver.js';
 import { formatDateTime } from '@magpie/core/protocol/datetime';
 
@@ -41,7 +40,7 @@ export default defineModule({
     name: 'mam',
     description: 'Message archive of each account (one-to-one chats), queried with MAM and RSM; stanza ids on delivered messages',
     specs: [
-      { spec: 'XEP-0313', version: '1.1.3', status: 'partial', notes: 'user archives of chat/normal messages with a body; filters with/start/end/before-id/after-id/ids, RSM paging, flip-page, form fetch, metadata; no groupchat in user archives, no MUC archives' },
+      { spec: 'XEP-0313', version: '1.1.3', status: 'partial', notes: 'user archives of chat/normal messages with a body; filters with/start/end/before-id/after-id/ids, RSM paging, flip-page, form fetch, metadata; no groupchat in user archives (room archives are the muc module\'s, on the room JID)' },
       { spec: 'XEP-0359', version: '0.7.0', status: 'complete', notes: 'stanza-id (by = the account) on archived incoming messages; forged stanza-ids with our by are removed; origin-id kept' },
       { spec: 'XEP-0059', version: '1.0', status: 'partial', notes: 'max/after/before/empty before (last page), count (bounded by countLimit), first index on pages from the start; <index/> jumps other than 0 are refused (feature-not-implemented)' },
       { spec: 'XEP-0441', version: '0.2.0', status: 'complete', notes: 'default always/never/roster with always/never lists' },
@@ -112,22 +111,7 @@ export default defineModule({
 
     api.iq({ type: 'set', scope: 'bare', xmlns: NS_MAM, name: 'query' }, async (ev, query) => {
       own(ev);
-      const p = parseQuery(query, o);
-      const page = await archiver.query(ev.to.bare, p);
-      const to = ev.from.toString(), from = ev.to.bareString();
-      const order = p.flip ? [...page.items].reverse() : page.items;
-      const onBad = (e: unknown) => api.log.error({ err: e, owner: from }, 'unreadable archived stanza; sent without it');
-      for (const item of order) ev.session?.send(resultMessage(item, to, from, p.queryid, onBad));
-      const exact = page.count <= o.countLimit;
-      const rsm: { count?: number; firstIndex?: number } = {};
-      if (exact) rsm.count = page.count;
-      // Index only where it costs nothing: 0 on a page from the start. Not count − n on the last
-      // page: clients that stop when index + n = count (slixmpp's XEP-0059 iterator) would stop
-      // paging backwards after that first page.
-      if (p.fromStart) rsm.firstIndex = 0;
-      // first/last stay chronological under flip-page (§4.3.4: flipping changes only the order
-      // of transmission), so <before>first</before> still pages to the older neighbour.
-      return fin(page.items, page.complete, rsm);
+      return archiver.answer(query, { owner: ev.to.bare, from: ev.to.bareString(), to: ev.from.toString() }, (m) => ev.session?.send(m));
     });
 
     // §5 (extended): first and last item of the archive.

@@ -25,7 +25,7 @@ export interface MucContext {
   /** Forget a room: out of memory and out of storage. */
   forget(room: Room): Promise<void>;
   /** Append a groupchat message to the room's archive when logging is on. */
-  archive(room: Room, stanza: Element, when: number, sender: string): Promise<void>;
+  archive(room: Room, stanza: Element, when: number, sender: string): Promise<string | undefined>;
 }
 
 export function affiliationOf(ctx: MucContext, room: Room, bare: string): Affiliation {

@@ -4,6 +4,7 @@
 // (§7.8.2, §7.8.2.1; members-only rooms make the invitee a member), voice requests (§7.13) and
 // their approval by a moderator (§8.6), and error bounces from occupants (ghosts, §7.2 notes).
 
+import { stanzaIdEl } from './room-archive.js';
 import { Element, xml } from '@magpie/core/xml/element';
 import { StanzaError } from '@magpie/core/protocol/errors';
 import { NS } from '@magpie/core/protocol/namespaces';
@@ -59,7 +60,13 @@ async function groupchat(ctx: MucContext, ev: StanzaEvent, room: Room): Promise<
   out.children = cleanPayload(s).filter((c) => typeof c !== 'string');
   out.append(occupantIdEl(room, o));
   const when = Date.now();
-  if (hasBody) { remember(room, out, when); await ctx.archive(room, out, when, o.bare); }
+  if (hasBody) {
+    // Archived first, so the copy every occupant gets (and the history) carries the archive id
+    // as its stanza-id (XEP-0313 §6, XEP-0359).
+    const id = await ctx.archive(room, out, when, o.bare);
+    if (id !== undefined) out.append(stanzaIdEl(room, id));
+    remember(room, out, when);
+  }
   await toAll(ctx, room, out);
 }
 

@@ -56,8 +56,9 @@ export class RoomStore {
     return out;
   }
 
-  async append(room: Room, stanza: Element, when: number, sender: string): Promise<void> {
-    await this.archive.append(this.domain, room.node, ARCHIVE_STORE, {
+  /** Returns the archive id (the stanza-id of XEP-0359). */
+  async append(room: Room, stanza: Element, when: number, sender: string): Promise<string> {
+    return this.archive.append(this.domain, room.node, ARCHIVE_STORE, {
       when, with: sender, payload: stanza.toString(), meta: { type: 'groupchat', nick: stanza.attrs.from?.slice(room.address.length + 1) ?? '' },
     });
   }

@@ -4,6 +4,8 @@
 // or an occupant to the part that handles it. Also XEP-0410 self-ping (answered by the service
 // for the pinger's own occupant JID; other occupants' iqs are forwarded, §7.5 iq "MAY forward").
 
+import { NS_MAM, NS_SID } from '../mam/policy.js';
+import { hasArchive, roomArchiveQuery } from './room-archive.js';
 import { Element, xml } from '@magpie/core/xml/element';
 import { StanzaError } from '@magpie/core/protocol/errors';
 import { NS } from '@magpie/core/protocol/namespaces';
@@ -110,7 +112,7 @@ export class MucService {
       if (q.attrs.node) throw new StanzaError('item-not-found');
       return this.reply(ev, xml('query', NS.DISCO_INFO, {},
         xml('identity', NS.DISCO_INFO, { category: 'conference', type: 'text', name: room.config.name || room.node }),
-        ...[NS.DISCO_INFO, ...roomFeatures(room.config)].map((f) => xml('feature', NS.DISCO_INFO, { var: f })),
+        ...[NS.DISCO_INFO, ...roomFeatures(room.config), ...(hasArchive(ctx, room) ? [NS_MAM, NS_SID] : [])].map((f) => xml('feature', NS.DISCO_INFO, { var: f })),
         roomInfoForm(room.config, room.occupants.size, room.subject.text)));
     }
     if (s.attrs.type === 'get' && q.name === 'query' && q.xmlns === NS.DISCO_ITEMS) {
@@ -121,6 +123,7 @@ export class MucService {
     if (q.name === 'query' && q.xmlns === NS_MUC_ADMIN) return this.reply(ev, await handleAdminIq(ctx, ev, room, q));
     if (q.name === 'query' && q.xmlns === NS_MUC_OWNER) return this.reply(ev, await handleOwnerIq(ctx, ev, room, q));
     if (s.attrs.type === 'get' && q.name === 'ping' && q.xmlns === NS.PING) return this.reply(ev);
+    if (q.name === 'query' && q.xmlns === NS_MAM) return this.reply(ev, await roomArchiveQuery(ctx, ev, room, q));
     throw new StanzaError('service-unavailable');
   }
 
