@@ -227,7 +227,7 @@ describe('BOSH inactivity', () => {
   before(async () => {
     ts = await startTestServer({ http: { bosh: { inactivity: 1 } } });
     url = boshUrl(ts);
-    for (const u of ['idle', 'watch']) await ts.addUser(u, 'pw');
+    for (const u of ['idle', 'watch', 'sleeper']) await ts.addUser(u, 'pw');
   });
   after(async () => { await ts.stop(); });
 
@@ -247,6 +247,27 @@ describe('BOSH inactivity', () => {
     assert.equal(ts.server.sessions.get('idle@localhost/i'), undefined);
     assert.equal((await c.send()).body.attrs.condition, 'item-not-found');
     watch.destroy();
+  });
+
+  it('a message the client never fetched before the session died goes to offline storage (XEP-0206 §8)', async () => {
+    const c = await BoshClient.create(url, { wait: 1 });
+    await c.login('sleeper', 'pw', 'PLAIN', 's');
+    await c.send({}, `<presence xmlns='jabber:client'/>`);
+    // The client stops polling; a message arrives for its resource and waits in the session.
+    const watch = await RawClient.connect(ts.port);
+    await watch.login('watch', 'pw', { resource: 'w2' });
+    await sleep(200);
+    watch.send(`<message to='sleeper@localhost/s' type='chat' id='late'><body>are you there?</body></message>`);
+    for (let i = 0; i < 80 && ts.server.sessions.get('sleeper@localhost/s'); i++) await sleep(100);
+    assert.equal(ts.server.sessions.get('sleeper@localhost/s'), undefined, 'the BOSH session ended');
+    const back = await RawClient.connect(ts.port);
+    await back.login('sleeper', 'pw', { resource: 'tcp' });
+    back.send('<presence/>');
+    const m = await back.next((e) => e.name === 'message' && e.attr('id') === 'late', 8000);
+    assert.equal(m.getChildText('body'), 'are you there?');
+    assert.ok(m.getChild('delay', 'urn:xmpp:delay'), 'delivered from offline storage with a delay');
+    assert.ok(!watch.elements.some((e) => e.name === 'message' && e.attr('type') === 'error'), 'no bounce to the sender');
+    watch.destroy(); back.destroy();
   });
 
   it('a pause (XEP-0124 §10) answers held requests at once and replaces the inactivity period until the next request', async () => {

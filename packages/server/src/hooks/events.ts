@@ -76,6 +76,9 @@ export interface EventMap extends
   'session/unavailable': SessionEvent;
   /** After the session was unregistered; presence modules broadcast unavailable here. */
   'session/closed': SessionClosedEvent;
+  /** Stanzas written to a session that its transport could never hand over (a BOSH session
+      ended before the client fetched them); stream management's death policy takes them. */
+  'session/undelivered': { session: ClientSession; stanzas: Element[] };
   /** The session's connection is gone but a module keeps it for resumption (XEP-0198): it stays
       registered with its presence; 'session/closed' follows if it is never resumed. */
   'session/suspended': SessionEvent;
@@ -99,7 +102,7 @@ type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType
 const FIXED: Record<FixedEvent, true> = {
   'message/offline': true, 'message/delivered': true, 'route/remote': true, 'route/component': true,
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
-  'session/closed': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
+  'session/closed': true, 'session/undelivered': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
   'connection/s2s': true,
 };

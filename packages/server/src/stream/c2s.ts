@@ -9,6 +9,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { Element, xml } from '@magpie/core/xml/element';
+import { parseFragment } from '@magpie/core/xml/parser';
 import { NS } from '@magpie/core/protocol/namespaces';
 import { StanzaError, StreamError, errorReply, type StreamErrorCondition } from '@magpie/core/protocol/errors';
 import { JID } from '@magpie/core/jid/jid';
@@ -72,6 +73,7 @@ export class C2SStream {
       else if (this.stanzaStartedAt === 0) this.stanzaStartedAt = now;
     };
     transport.onClose = (err) => this.onTransportClosed(err);
+    transport.onUndelivered = (chunks) => this.onUndelivered(chunks);
   }
 
   get authenticated(): boolean { return this.username !== undefined; }
@@ -390,6 +392,17 @@ export class C2SStream {
     this.transport.end();
     this.closeTimer = setTimeout(() => this.transport.destroy(), this.server.config.limits.closeTimeout * 1000);
     this.closeTimer.unref();
+  }
+
+  /** Stanzas the transport never handed over (./../transports/transport.ts onUndelivered). */
+  private onUndelivered(chunks: string[]): void {
+    const session = this.session;
+    if (!session) return;
+    const stanzas: Element[] = [];
+    for (const c of chunks) {
+      try { const el = parseFragment(c); if (STANZA_KINDS.has(el.name)) stanzas.push(el); } catch { /* our own output: cannot be malformed */ }
+    }
+    if (stanzas.length) this.background(this.server.hooks.emit('session/undelivered', { session, stanzas }), 'session/undelivered');
   }
 
   private onTransportClosed(err?: Error): void {

@@ -29,6 +29,9 @@ export interface Transport {
   onData: (chunk: Uint8Array | string) => void;
   /** Set by the stream: the transport closed (by either side). */
   onClose: (error?: Error) => void;
+  /** Set by the stream: output the transport took but could never hand to the client (BOSH:
+      the session ended before the client fetched it), called before onClose, in order. */
+  onUndelivered?: (chunks: string[]) => void;
   write(data: string): void;
   /** Upgrade to TLS in place (RFC 6120 §5.4.3.3); resolves when the handshake completes. */
   startTls(): Promise<void>;

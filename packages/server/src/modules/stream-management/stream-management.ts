@@ -149,6 +149,18 @@ export default defineModule({
       return true;
     }
 
+    // Output a transport could never hand over (a BOSH session that died with stanzas not yet
+    // fetched): with SM on they are in the unacknowledged queue already (handled at the end or
+    // retransmitted on resumption); without it they get the same death policy.
+    api.hook('session/undelivered', async ({ session, stanzas }) => {
+      const sm = smOf(session);
+      if (sm && active.has(sm)) return undefined;
+      const now = Date.now();
+      const outcome = await handleUnacked(api as never, session, stanzas.map((stanza) => ({ stanza, when: now })));
+      session.log.info(outcome, 'stanzas the transport never delivered handled');
+      return undefined;
+    });
+
     // Death-policy runs still writing to storage, awaited before the module unloads.
     const running = new Set<Promise<void>>();
     api.hook('session/closed', ({ session }) => {

@@ -57,6 +57,7 @@ export class BoshSession implements Transport {
   readonly framing: Framing;
   onData: (chunk: Uint8Array | string) => void = () => {};
   onClose: (error?: Error) => void = () => {};
+  onUndelivered: ((chunks: string[]) => void) | undefined;
   private readonly window: RidWindow;
   private readonly held: Held[] = [];
   private readonly ahead = new Map<number, Ahead>();
@@ -343,6 +344,9 @@ export class BoshSession implements Transport {
     for (const h of this.held.splice(0)) { if (h.timer) clearTimeout(h.timer); h.reply.send(200, terminateBody()); }
     for (const a of this.ahead.values()) a.reply.send(200, terminateBody('other-request'));
     this.ahead.clear();
+    // XEP-0206 §8: what the client never fetched goes back to the stream, which
+    // treats it like stanzas for an unavailable resource (never silently lost).
+    if (this.out.length) { try { this.onUndelivered?.(this.out); } catch (e) { this.p.log.error({ err: e }, 'undelivered output handler failed'); } }
     this.out = []; this.outBytes = 0; this.input = [];
     this.p.onEnd(this);
     this.onClose();
