@@ -54,7 +54,8 @@ describe('XEP-0198 stream management', () => {
     assert.equal(b.enabled.attr('max'), '300', 'the server default');
     const id = a.enabled.attr('id')!;
     assert.ok(id.length >= 20 && id !== b.enabled.attr('id'));
-    assert.ok(!id.includes('carol') && !id.includes('r1'), 'opaque');
+    // 'r1' alone would be found in a random id about once in 170 runs: look for the JID's parts that cannot be chance.
+    assert.ok(!id.includes('carol') && !id.includes('localhost'), 'opaque');
     a.c.close(); b.c.close();
   });
 
