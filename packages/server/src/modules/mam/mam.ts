@@ -117,6 +117,7 @@ export default defineModule({
     // §5 (extended): first and last item of the archive.
     api.iq({ type: 'get', scope: 'bare', xmlns: NS_MAM, name: 'metadata' }, async (ev) => {
       own(ev);
+      await archiver.settled();
       const { archive } = api.stores;
       const { domain, local } = ev.to;
       const [first, last] = await Promise.all([

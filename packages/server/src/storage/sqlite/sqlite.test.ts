@@ -22,6 +22,26 @@ storageContract('sqlite (file)', () => openStorage({ type: 'sqlite', path: file 
 storageContract('sqlite (:memory:)', () => openStorage({ type: 'sqlite', path: ':memory:' }));
 
 describe('sqlite specifics', () => {
+  it('group-commits appends of one turn: order kept, each promise its own outcome, later operations see them', async () => {
+    const s = await openStorage({ type: 'sqlite', path: join(dir, 'group.sqlite') }) as SqliteStorage;
+    try {
+      const item = (i: number, id?: string) => ({ id, when: 1000 + i, with: 'b@x', payload: `<m>${i}</m>` });
+      // Not awaited one by one: they share a transaction.
+      const ps = [s.archive.append('x', 'a', 'st', item(0, 'dup')), s.archive.append('x', 'a', 'st', item(1)),
+        s.archive.append('x', 'a', 'st', item(2, 'dup')), s.archive.append('x', 'a', 'st', item(3))];
+      // An operation issued before the commit still sees every append queued before it.
+      assert.equal(await s.archive.count('x', 'a', 'st'), 3, 'the duplicate id alone is refused');
+      const outcomes = await Promise.allSettled(ps);
+      assert.deepEqual(outcomes.map((o) => o.status), ['fulfilled', 'fulfilled', 'rejected', 'fulfilled']);
+      assert.equal(((outcomes[2] as PromiseRejectedResult).reason as StorageError).code, 'conflict');
+      const page = await s.archive.query('x', 'a', 'st', {});
+      assert.deepEqual(page.items.map((i) => i.payload), ['<m>0</m>', '<m>1</m>', '<m>3</m>'], 'append order');
+      const pending = s.archive.append('x', 'a', 'st', item(9));
+      await s.close();
+      assert.ok(await pending, 'close() commits what is queued');
+    } finally { await s.close(); }
+  });
+
   it('creates the parent directory and uses WAL, synchronous=NORMAL, busy_timeout, foreign keys', async () => {
     const path = join(dir, 'fresh', 'sub', 'db.sqlite');
     const s = await openStorage({ type: 'sqlite', path }) as SqliteStorage;
