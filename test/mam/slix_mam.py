@@ -10,36 +10,26 @@ Commands: {"cmd": "history", "with": jid|null, "max": n, "reverse": bool}
           {"cmd": "fields"} -> {"event": "fields", "vars": [...]}
           {"cmd": "quit"}
 """
-import asyncio
-import json
-import ssl
+import os
 import sys
 
 import slixmpp
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../support'))
+from slix_common import DrivenClient, emit, run  # noqa: E402
 from slixmpp.exceptions import IqError, IqTimeout
 
 
-def emit(**kw):
-    sys.stdout.write(json.dumps(kw) + "\n")
-    sys.stdout.flush()
-
-
-class Client(slixmpp.ClientXMPP):
+class Client(DrivenClient):
     def __init__(self, cfg):
-        super().__init__(cfg["jid"], cfg["password"])
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
-        for p in ("xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359"):
-            self.register_plugin(p)
+        super().__init__(cfg, ("xep_0030", "xep_0059", "xep_0297", "xep_0313", "xep_0359"))
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
-        self.add_event_handler("failed_auth", lambda e: emit(event="failed_auth"))
 
     async def on_start(self, _event):
         self.send_presence()
         await self.get_roster()
         emit(event="session_start", jid=str(self.boundjid))
-        asyncio.ensure_future(self.read_commands())
+        self.start_commands()
 
     def on_message(self, msg):
         if msg["type"] not in ("chat", "normal") or not msg["body"]:
@@ -47,7 +37,7 @@ class Client(slixmpp.ClientXMPP):
         sid = msg["stanza_id"]
         emit(event="message", body=msg["body"], stanza_id=sid["id"], by=str(sid["by"]))
 
-    async def run(self, cmd):
+    async def command(self, cmd):
         c = cmd["cmd"]
         try:
             if c == "history":
@@ -67,25 +57,6 @@ class Client(slixmpp.ClientXMPP):
         except IqTimeout:
             emit(event="error", cmd=c, condition="timeout")
 
-    async def read_commands(self):
-        loop = asyncio.get_event_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            cmd = json.loads(line)
-            if cmd["cmd"] == "quit":
-                break
-            await self.run(cmd)
-        self.disconnect()
-
-
-def main():
-    cfg = json.loads(sys.argv[1])
-    c = Client(cfg)
-    c.connect(("127.0.0.1", cfg["port"]), force_starttls=True, disable_starttls=False)
-    c.loop.run_until_complete(c.disconnected)
-
 
 if __name__ == "__main__":
-    main()
+    run(Client)

@@ -13,33 +13,20 @@ message), carbon_sent / carbon_received (slixmpp accepted a carbon: it checks th
 comes from its own bare JID) with the outer from and the forwarded message's from/to/body,
 error, failed_auth, disconnected.
 """
-import asyncio
-import json
-import ssl
 import sys
 
 import slixmpp
+from slix_common import DrivenClient, emit, run
 from slixmpp.exceptions import IqError, IqTimeout
 
 
-def emit(**kw):
-    sys.stdout.write(json.dumps(kw) + "\n")
-    sys.stdout.flush()
-
-
-class Client(slixmpp.ClientXMPP):
+class Client(DrivenClient):
     def __init__(self, cfg):
-        super().__init__(cfg["jid"], cfg["password"])
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
-        for p in ("xep_0030", "xep_0297", "xep_0280"):
-            self.register_plugin(p)
+        super().__init__(cfg, ("xep_0030", "xep_0297", "xep_0280"))
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("message", self.on_message)
         self.add_event_handler("carbon_sent", lambda m: self.on_carbon("carbon_sent", m, m["carbon_sent"]))
         self.add_event_handler("carbon_received", lambda m: self.on_carbon("carbon_received", m, m["carbon_received"]))
-        self.add_event_handler("failed_auth", lambda e: emit(event="failed_auth"))
-        self.add_event_handler("disconnected", lambda e: emit(event="disconnected"))
 
     async def on_start(self, _event):
         emit(event="session_start", jid=str(self.boundjid))
@@ -52,7 +39,7 @@ class Client(slixmpp.ClientXMPP):
             emit(event="error", cmd="enable", condition="timeout")
         self.send_presence()
         emit(event="presence_sent")
-        asyncio.ensure_future(self.read_commands())
+        self.start_commands()
 
     def on_message(self, msg):
         if msg.xml.find("{urn:xmpp:carbons:2}sent") is not None or msg.xml.find("{urn:xmpp:carbons:2}received") is not None:
@@ -64,27 +51,11 @@ class Client(slixmpp.ClientXMPP):
         emit(event=name, frm=str(outer["from"]), inner_from=str(inner["from"]), inner_to=str(inner["to"]),
              body=inner["body"])
 
-    async def read_commands(self):
-        loop = asyncio.get_event_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            cmd = json.loads(line)
-            if cmd["cmd"] == "send":
-                self.send_message(mto=cmd["to"], mbody=cmd["body"], mtype=cmd.get("type", "chat"))
-                emit(event="sent", to=cmd["to"])
-            elif cmd["cmd"] == "quit":
-                break
-        self.disconnect()
-
-
-def main():
-    cfg = json.loads(sys.argv[1])
-    c = Client(cfg)
-    c.connect((cfg.get("host", "127.0.0.1"), cfg["port"]), force_starttls=True, disable_starttls=False)
-    c.loop.run_until_complete(c.disconnected)
+    async def command(self, cmd):
+        if cmd["cmd"] == "send":
+            self.send_message(mto=cmd["to"], mbody=cmd["body"], mtype=cmd.get("type", "chat"))
+            emit(event="sent", to=cmd["to"])
 
 
 if __name__ == "__main__":
-    main()
+    run(Client)

@@ -16,37 +16,27 @@ muc_presence {room, nick, type, codes, role, affiliation, destroy}, result {cmd,
 joined, error, disconnected.
 """
 import asyncio
-import json
-import ssl
 import sys
 
 import slixmpp
+from slix_common import DrivenClient, emit, run
 from slixmpp.exceptions import IqError, IqTimeout
 
 
-def emit(**kw):
-    sys.stdout.write(json.dumps(kw) + "\n")
-    sys.stdout.flush()
+class Muc(DrivenClient):
+    concurrent = True
 
-
-class Muc(slixmpp.ClientXMPP):
     def __init__(self, cfg):
-        super().__init__(cfg["jid"], cfg["password"])
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
-        for p in ("xep_0030", "xep_0004", "xep_0045"):
-            self.register_plugin(p)
+        super().__init__(cfg, ("xep_0030", "xep_0004", "xep_0045"))
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
         self.add_event_handler("groupchat_subject", lambda m: emit(event="subject", room=str(m["from"].bare), subject=m["subject"]))
         self.add_event_handler("groupchat_presence", self.on_presence)
-        self.add_event_handler("failed_auth", lambda e: emit(event="error", error="auth"))
-        self.add_event_handler("disconnected", lambda e: emit(event="disconnected"))
 
     async def on_start(self, _event):
         self.send_presence()
         emit(event="session_start", jid=str(self.boundjid))
-        asyncio.ensure_future(self.read_commands())
+        self.start_commands()
 
     def on_groupchat(self, msg):
         if msg["body"]:
@@ -59,7 +49,7 @@ class Muc(slixmpp.ClientXMPP):
         emit(event="muc_presence", room=str(p["from"].bare), nick=p["from"].resource, type=p["type"], codes=codes,
              role=x["role"], affiliation=x["affiliation"], destroy=None if destroy is None else destroy.get("jid", ""))
 
-    async def run(self, cmd):
+    async def command(self, cmd):
         c = cmd["cmd"]
         muc = self["xep_0045"]
         try:
@@ -96,25 +86,6 @@ class Muc(slixmpp.ClientXMPP):
         except Exception as e:  # reported to the test, which fails on it
             emit(event="error", cmd=c, error=f"{type(e).__name__}: {e}")
 
-    async def read_commands(self):
-        loop = asyncio.get_event_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            cmd = json.loads(line)
-            if cmd["cmd"] == "quit":
-                break
-            asyncio.ensure_future(self.run(cmd))
-        self.disconnect()
-
-
-def main():
-    cfg = json.loads(sys.argv[1])
-    c = Muc(cfg)
-    c.connect((cfg.get("host", "127.0.0.1"), cfg["port"]), force_starttls=True, disable_starttls=False)
-    c.loop.run_until_complete(c.disconnected)
-
 
 if __name__ == "__main__":
-    main()
+    run(Muc)

@@ -16,37 +16,25 @@ stdin: one JSON command per line:
 Errors: {"event": "error", "cmd", "condition"}.
 """
 import asyncio
-import json
-import ssl
 import sys
 
 import slixmpp
+from slix_common import DrivenClient, emit, run
 from slixmpp.exceptions import IqError, IqTimeout
 
 
-def emit(**kw):
-    sys.stdout.write(json.dumps(kw) + "\n")
-    sys.stdout.flush()
-
-
-class Client(slixmpp.ClientXMPP):
+class Client(DrivenClient):
     def __init__(self, cfg):
-        super().__init__(cfg["jid"], cfg["password"])
-        self.ssl_context.check_hostname = False
-        self.ssl_context.verify_mode = ssl.CERT_NONE
-        for p in ("xep_0030", "xep_0054", "xep_0012", "xep_0115"):
-            self.register_plugin(p)
+        super().__init__(cfg, ("xep_0030", "xep_0054", "xep_0012", "xep_0115"))
         if cfg.get("caps_node"):
             self["xep_0115"].caps_node = cfg["caps_node"]
         self.add_event_handler("session_start", self.on_start)
-        self.add_event_handler("failed_auth", lambda e: emit(event="failed_auth"))
-        self.add_event_handler("disconnected", lambda e: emit(event="disconnected"))
 
     async def on_start(self, _event):
         emit(event="session_start", jid=str(self.boundjid))
-        asyncio.ensure_future(self.read_commands())
+        self.start_commands()
 
-    async def run(self, cmd):
+    async def command(self, cmd):
         c = cmd["cmd"]
         try:
             if c == "vcard_publish":
@@ -85,25 +73,6 @@ class Client(slixmpp.ClientXMPP):
         except IqTimeout:
             emit(event="error", cmd=c, condition="timeout")
 
-    async def read_commands(self):
-        loop = asyncio.get_event_loop()
-        while True:
-            line = await loop.run_in_executor(None, sys.stdin.readline)
-            if not line:
-                break
-            cmd = json.loads(line)
-            if cmd["cmd"] == "quit":
-                break
-            await self.run(cmd)
-        self.disconnect()
-
-
-def main():
-    cfg = json.loads(sys.argv[1])
-    c = Client(cfg)
-    c.connect((cfg.get("host", "127.0.0.1"), cfg["port"]), force_starttls=True, disable_starttls=False)
-    c.loop.run_until_complete(c.disconnected)
-
 
 if __name__ == "__main__":
-    main()
+    run(Client)
