@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import type { TestServer } from '../support/server.js';
 import { skipOrFail } from '../support/server.js';
 import { isPresence, push, take } from '../im/roster-helpers.js';
-import { federation, hasOpenssl, loginAt, makeTestCa, s2sPort, startFederated, type TestCa } from './federation-helpers.js';
+import { federation, hasOpenssl, loginAt, makeTestCa, s2sPort, startFederated } from './federation-helpers.js';
 import { loginProsody, prosodyInstalled, selfSigned, startProsody, type ProsodyPeer } from './prosody-peer.js';
 import type { RawClient } from '../support/raw-client.js';
 
@@ -96,19 +96,31 @@ async function scenario(A: Side, B: Side): Promise<string[]> {
 /** Transcripts of the scenario, by pair, compared at the end with the Prosody↔Prosody reference. */
 const transcripts = new Map<string, string[]>();
 
-describe('Magpie ↔ Prosody, certificates from a test CA (SASL EXTERNAL)', () => {
-  let ca: TestCa; let M: TestServer | undefined; let P: ProsodyPeer | undefined;
+/**
+ * A Magpie (m.localhost) and a Prosody (p.localhost) routed to each other, started before the
+ * suite's tests and stopped after; `trusted` gives both certificates from one test CA (SASL
+ * EXTERNAL possible), otherwise each has a self-signed one (dialback).
+ */
+function federatedPair(o: { trusted: boolean; magpie?: Record<string, unknown>; prosodyModules?: string[] }): { M?: TestServer; P?: ProsodyPeer } {
+  const pair: { M?: TestServer; P?: ProsodyPeer } = {};
   before(async () => {
     if (!prosodyInstalled() || !hasOpenssl()) return;
-    ca = makeTestCa(['m.localhost', 'p.localhost']);
-    M = await startFederated('m.localhost', { ca, s2s: { domains: { 'p.localhost': { requireValidCert: true, allowDialback: false } } } });
-    P = await startProsody({ domain: 'p.localhost', ...ca.cert('p.localhost'), cafile: ca.caFile, secureAuth: true, routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
+    const ca = o.trusted ? makeTestCa(['m.localhost', 'p.localhost']) : undefined;
+    const M = pair.M = await startFederated('m.localhost', { ca, s2s: o.magpie });
+    const tls = ca ? { ...ca.cert('p.localhost'), cafile: ca.caFile } : selfSigned(M.dir, 'p.localhost');
+    const P = pair.P = await startProsody({ domain: 'p.localhost', ...tls, secureAuth: o.trusted, modules: o.prosodyModules, routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
     M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
     await M.addUser('mia', 'pw'); P.register('pat', 'pw');
   });
-  after(async () => { await M?.stop(); await P?.stop(); });
+  after(async () => { await pair.M?.stop(); await pair.P?.stop(); });
+  return pair;
+}
+
+describe('Magpie ↔ Prosody, certificates from a test CA (SASL EXTERNAL)', () => {
+  const pair = federatedPair({ trusted: true, magpie: { domains: { 'p.localhost': { requireValidCert: true, allowDialback: false } } } });
 
   it('subscribe, presence (with probes) and messages both ways', async (t) => {
+    const { M, P } = pair;
     if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
     try { transcripts.set('SASL EXTERNAL', await scenario(magpieSide(M), prosodySide(P))); } catch (e) { console.error(P.log().slice(-6000)); throw e; }
     assert.equal(federation(M).outgoingPairs().find((p) => p.remote === 'p.localhost')?.method, 'SASL EXTERNAL');
@@ -117,18 +129,10 @@ describe('Magpie ↔ Prosody, certificates from a test CA (SASL EXTERNAL)', () =
 });
 
 describe('Magpie ↔ Prosody, untrusted certificates (dialback)', () => {
-  let M: TestServer | undefined; let P: ProsodyPeer | undefined;
-  before(async () => {
-    if (!prosodyInstalled() || !hasOpenssl()) return;
-    M = await startFederated('m.localhost');
-    const own = selfSigned(M.dir, 'p.localhost');
-    P = await startProsody({ domain: 'p.localhost', ...own, secureAuth: false, routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
-    M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
-    await M.addUser('mia', 'pw'); P.register('pat', 'pw');
-  });
-  after(async () => { await M?.stop(); await P?.stop(); });
+  const pair = federatedPair({ trusted: false });
 
   it('subscribe, presence (with probes) and messages both ways', async (t) => {
+    const { M, P } = pair;
     if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
     try { transcripts.set('dialback', await scenario(magpieSide(M), prosodySide(P))); } catch (e) { console.error(P.log().slice(-6000)); throw e; }
     assert.equal(federation(M).outgoingPairs().find((p) => p.remote === 'p.localhost')?.method, 'dialback');
@@ -137,18 +141,10 @@ describe('Magpie ↔ Prosody, untrusted certificates (dialback)', () => {
 });
 
 describe('Magpie ↔ Prosody, one bidirectional connection (XEP-0288, mod_s2s_bidi)', () => {
-  let ca: TestCa; let M: TestServer | undefined; let P: ProsodyPeer | undefined;
-  before(async () => {
-    if (!prosodyInstalled() || !hasOpenssl()) return;
-    ca = makeTestCa(['m.localhost', 'p.localhost']);
-    M = await startFederated('m.localhost', { ca, s2s: { bidi: true } });
-    P = await startProsody({ domain: 'p.localhost', ...ca.cert('p.localhost'), cafile: ca.caFile, secureAuth: true, modules: ['s2s_bidi'], routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
-    M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
-    await M.addUser('mia', 'pw'); P.register('pat', 'pw');
-  });
-  after(async () => { await M?.stop(); await P?.stop(); });
+  const pair = federatedPair({ trusted: true, magpie: { bidi: true }, prosodyModules: ['s2s_bidi'] });
 
   it('Prosody answers over the connection Magpie opened', async (t) => {
+    const { M, P } = pair;
     if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
     try { transcripts.set('bidi', await scenario(magpieSide(M), prosodySide(P))); } catch (e) { console.error(P.log().slice(-6000)); throw e; }
     assert.deepEqual(federation(M).outgoingPairs().map((p) => [p.remote, p.method, p.bidi]), [['p.localhost', 'SASL EXTERNAL', true]]);
@@ -157,18 +153,10 @@ describe('Magpie ↔ Prosody, one bidirectional connection (XEP-0288, mod_s2s_bi
 });
 
 describe('Prosody ↔ Magpie, one bidirectional connection opened by Prosody', () => {
-  let ca: TestCa; let M: TestServer | undefined; let P: ProsodyPeer | undefined;
-  before(async () => {
-    if (!prosodyInstalled() || !hasOpenssl()) return;
-    ca = makeTestCa(['m.localhost', 'p.localhost']);
-    M = await startFederated('m.localhost', { ca, s2s: { bidi: true } });
-    P = await startProsody({ domain: 'p.localhost', ...ca.cert('p.localhost'), cafile: ca.caFile, secureAuth: true, modules: ['s2s_bidi'], routes: { 'm.localhost': ['127.0.0.1', s2sPort(M)] } });
-    M.server.config.s2s.routes['p.localhost'] = `127.0.0.1:${P.s2sPort}`;
-    await M.addUser('mia', 'pw'); P.register('pat', 'pw');
-  });
-  after(async () => { await M?.stop(); await P?.stop(); });
+  const pair = federatedPair({ trusted: true, magpie: { bidi: true }, prosodyModules: ['s2s_bidi'] });
 
   it('Magpie answers over the connection Prosody opened', async (t) => {
+    const { M, P } = pair;
     if (!P || !M) return skipOrFail(t, 'prosody or openssl is not installed');
     const cm = await loginAt(M, 'mia', 'r1');
     const cp = await loginProsody(P, 'pat', 'r1');
