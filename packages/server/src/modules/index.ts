@@ -23,6 +23,7 @@ import csi from './csi/csi.js';
 import push from './push/push.js';
 import federation from './federation/federation.js';
 import pubsub from './pubsub/pubsub.js';
+import bookmarks from './bookmarks/bookmarks.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -49,5 +50,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     push,
     federation,
     pubsub,
+    bookmarks,
   ] as MagpieModule[];
 }
