@@ -24,6 +24,7 @@ import push from './push/push.js';
 import federation from './federation/federation.js';
 import pubsub from './pubsub/pubsub.js';
 import bookmarks from './bookmarks/bookmarks.js';
+import avatar from './avatar/avatar.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -51,5 +52,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     federation,
     pubsub,
     bookmarks,
+    avatar,
   ] as MagpieModule[];
 }

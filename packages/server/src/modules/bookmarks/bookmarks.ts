@@ -96,26 +96,28 @@ export default defineModule({
       }
     });
 
-    // XEP-0049 get/set of storage:bookmarks, taken before the private module answers it.
+    // XEP-0049 get/set of storage:bookmarks, seen before the private module. A get of the
+    // bookmarks alone is answered here; a set is converted, then left to the private module,
+    // which checks its limits, stores the rest and answers.
     api.hook('iq/bare', async (ev) => {
       const s = ev.stanza;
       const type = s.attrs.type;
       if (type !== 'get' && type !== 'set') return undefined;
       const q = s.getChild('query', NS_PRIVATE);
       const storage = q?.getChild('storage', NS_LEGACY);
-      if (!q || !storage || q.elements().length !== 1) return undefined;
+      if (!q || !storage) return undefined;
       if (ev.from.bareString() !== ev.to.bareString()) return undefined; // the private module refuses it
+      if (type === 'get' && q.elements().length !== 1) return undefined;
       try {
         const svc = pep.of(ev.to.bare);
-        let payload: Element | undefined;
-        if (type === 'get') {
-          payload = xml('query', NS_PRIVATE, {}, toLegacy([...(await native(svc)).values()].map((v) => v.b), await legacyOthers(svc)));
-        } else {
+        if (type === 'set') {
           const { bookmarks, others } = fromLegacy(storage);
           await api.stores.map.set(ev.to.domain, ev.to.local, STORE, 'others', others.map(String));
           await applyToNative(svc, bookmarks);
           await syncLegacyPep(svc);
+          return undefined;
         }
+        const payload = xml('query', NS_PRIVATE, {}, toLegacy([...(await native(svc)).values()].map((v) => v.b), await legacyOthers(svc)));
         await api.send(xml('iq', NS.CLIENT, { type: 'result', id: s.attrs.id, from: ev.to.bareString(), to: ev.from.toString() }, payload));
       } catch (e) {
         if (!(e instanceof StanzaError)) api.log.error({ err: e }, 'bookmarks conversion failed');
