@@ -171,6 +171,19 @@ describe('PEP', () => {
     assert.equal(errorCondition(await pubsubIq(a, 'get', `<items node='${node}'/>`)), 'item-not-found');
   });
 
+  it('lists the nodes a requester may see in the account\'s disco#items and describes them (XEP-0163 §6)', async () => {
+    const ITEMS = 'http://jabber.org/protocol/disco#items';
+    const INFO = 'http://jabber.org/protocol/disco#info';
+    const b = track(await login(ts, 'bob', 'disco'));
+    const nodes = (await iq(b, 'get', `<query xmlns='${ITEMS}'/>`, 'alice@localhost')).getChild('query', ITEMS)!.getChildren('item').filter((i) => i.attr('node')).map((i) => i.attr('node'));
+    assert.ok(nodes.includes(MOOD) && nodes.includes('urn:test:open'), nodes.join());
+    assert.ok(!nodes.includes('urn:test:white'), 'a whitelist node is not listed to a contact');
+    const c = track(await login(ts, 'carol', 'disco'));
+    const open = await iq(c, 'get', `<query xmlns='${INFO}' node='urn:test:open'/>`, 'alice@localhost');
+    assert.ok(open.getChild('query', INFO)!.getChildren('identity').some((i) => i.attr('category') === 'pubsub' && i.attr('type') === 'leaf'), open.toString());
+    assert.equal(errorCondition(await iq(c, 'get', `<query xmlns='${INFO}' node='${MOOD}'/>`, 'alice@localhost')), 'item-not-found');
+  });
+
   it('answers bad requests with their errors', async () => {
     const a = track(await login(ts, 'alice', 'bad'));
     const e1 = await pubsubIq(a, 'set', `<publish/>`);

@@ -14,7 +14,8 @@ import { NodeStore } from './node-store.js';
 import { NS_PUBSUB, type NodeConfig } from './node-config.js';
 import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
 import { createPepNotifier, type PepListener } from './pep.js';
-import { serviceNotifier, serviceRouter } from './service-domain.js';
+import { nodeInfo, serviceNotifier, serviceRouter } from './service-domain.js';
+import { DISCO, type DiscoService } from '../disco/disco.js';
 
 export const PEP = 'pep';
 export interface PepService {
@@ -68,7 +69,7 @@ export default defineModule({
         creators: z.union([z.enum(['local', 'anyone']), z.array(z.string())]).default('local'),
       }).strict().prefault({}),
     }).strict(),
-    depends: ['roster', 'caps'],
+    depends: ['disco', 'roster', 'caps'],
     defaultEnabled: true,
   },
   setup(api) {
@@ -133,6 +134,27 @@ export default defineModule({
       api.onUnload(api.service<CapsService>(CAPS)?.onFeatures((s, features) => {
         pepNotifier.onAvailable(s, features).catch((e: unknown) => api.log.error({ err: e }, 'PEP last items failed'));
       }) ?? (() => undefined));
+      // XEP-0163 §6: the account's nodes in its disco#items and disco#info, as visible to the asker.
+      const disco = api.service<DiscoService>(DISCO);
+      if (disco) {
+        api.onUnload(disco.addAccountNodes({
+          async items(account, from) {
+            const svc = pepOf(account);
+            const out: { node: string; name?: string }[] = [];
+            for (const node of (await svc.nodeNames()).sort()) {
+              const rec = await svc.record(node);
+              if (rec && (await svc.mayAccess(rec, from.toString()))) out.push(rec.config.title ? { node, name: rec.config.title } : { node });
+            }
+            return out;
+          },
+          async info(account, node, from) {
+            const svc = pepOf(account);
+            const rec = await svc.record(node);
+            if (!rec || !(await svc.mayAccess(rec, from.toString()))) return undefined;
+            return nodeInfo(node, rec, [account.bareString()]);
+          },
+        }));
+      }
       api.hook('account/deleted', ({ host, username }) => { cache.delete(`pep ${username}@${host}`); return undefined; });
     }
 

@@ -10,6 +10,7 @@ import { StanzaError } from '@magpie/core/protocol/errors';
 import type { StanzaEvent } from '../../hooks/events.js';
 import type { ModuleApi } from '../module.js';
 import type { Notifier, PubSubService } from './engine.js';
+import type { NodeRecord } from './node-store.js';
 import { eventElement, eventMessage } from './notify.js';
 import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
 import { NS_PUBSUB } from './node-config.js';
@@ -30,6 +31,23 @@ export function serviceNotifier(api: ModuleApi<unknown>): Notifier {
   };
 }
 
+/** disco#info of one node: a leaf with the pubsub#meta-data form (XEP-0060 §5.4). */
+export function nodeInfo(node: string, rec: NodeRecord, owners: string[]): Element {
+  const q = xml('query', NS.DISCO_INFO, { node });
+  q.c('identity', { category: 'pubsub', type: 'leaf' });
+  q.c('feature', { var: NS_PUBSUB });
+  q.append(writeForm('result', `${NS_PUBSUB}#meta-data`, [
+    { var: 'pubsub#title', values: [rec.config.title] },
+    { var: 'pubsub#description', values: [rec.config.description] },
+    { var: 'pubsub#type', values: [rec.config.type] },
+    { var: 'pubsub#access_model', values: [rec.config.access_model] },
+    { var: 'pubsub#publish_model', values: [rec.config.publish_model] },
+    { var: 'pubsub#owner', type: 'jid-multi', values: owners },
+    { var: 'pubsub#creation_date', values: [new Date(rec.created).toISOString()] },
+  ]));
+  return q;
+}
+
 export function serviceRouter(api: ModuleApi<unknown>, serviceFor: (domain: string) => PubSubService | undefined, features: string[]) {
   const info = async (svc: PubSubService, ev: StanzaEvent, node: string | undefined): Promise<Element> => {
     const q = xml('query', NS.DISCO_INFO, { node });
@@ -40,18 +58,7 @@ export function serviceRouter(api: ModuleApi<unknown>, serviceFor: (domain: stri
     }
     const rec = await svc.record(node);
     if (!rec || !(await svc.mayAccess(rec, ev.from.toString()))) throw new StanzaError('item-not-found');
-    q.c('identity', { category: 'pubsub', type: 'leaf' });
-    q.c('feature', { var: NS_PUBSUB });
-    q.append(writeForm('result', `${NS_PUBSUB}#meta_data`, [
-      { var: 'pubsub#title', values: [rec.config.title] },
-      { var: 'pubsub#description', values: [rec.config.description] },
-      { var: 'pubsub#type', values: [rec.config.type] },
-      { var: 'pubsub#access_model', values: [rec.config.access_model] },
-      { var: 'pubsub#publish_model', values: [rec.config.publish_model] },
-      { var: 'pubsub#owner', type: 'jid-multi', values: Object.keys(rec.affiliations).filter((j) => rec.affiliations[j] === 'owner') },
-      { var: 'pubsub#creation_date', values: [new Date(rec.created).toISOString()] },
-    ]));
-    return q;
+    return nodeInfo(node, rec, Object.keys(rec.affiliations).filter((j) => rec.affiliations[j] === 'owner'));
   };
 
   const items = async (svc: PubSubService, ev: StanzaEvent, node: string | undefined): Promise<Element> => {
