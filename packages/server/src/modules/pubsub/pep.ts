@@ -7,8 +7,8 @@
 // explicit XEP-0060 subscriptions are honoured too. The last published item goes to each
 // newly-available resource with +notify, of the owner and of its contacts (§4.3.4, the
 // on_sub_and_presence default), when its capabilities become known.
-// Contacts on other servers are notified through their bare JID only when they subscribed
-// explicitly: their capabilities are not tracked here (yet).
+// Contacts on other servers: their +notify interests are learnt from the caps in the presence
+// they send the account (./pep-remote.ts).
 
 import { JID } from '@magpie/core/jid/jid';
 import { xml } from '@magpie/core/xml/element';
@@ -19,6 +19,7 @@ import { CAPS, type CapsService } from '../caps/client-caps.js';
 import type { EventKind, Notifier, PubSubService } from './engine.js';
 import type { Item, NodeRecord } from './node-store.js';
 import { eventElement, eventMessage } from './notify.js';
+import type { RemoteInterest } from './pep-remote.js';
 
 export type PepListener = (owner: JID, node: string, kind: EventKind, items: Item[]) => Promise<void> | void;
 
@@ -29,11 +30,16 @@ export interface PepNotifierDeps {
   listeners: Set<PepListener>;
   /** Listener work started by an event, awaited before the request that caused it is answered. */
   pending: Set<Promise<void>>;
+  /** Resources of remote contacts that want a node's events. */
+  remote(): RemoteInterest | undefined;
 }
 
 const NS_DELAY = 'urn:xmpp:delay';
 
-export function createPepNotifier(d: PepNotifierDeps): Notifier & { onAvailable(s: ClientSession, features: string[]): Promise<void> } {
+export function createPepNotifier(d: PepNotifierDeps): Notifier & {
+  onAvailable(s: ClientSession, features: string[]): Promise<void>;
+  onRemoteKnown(owner: JID, remote: string, features: string[]): Promise<void>;
+} {
   const { api } = d;
   const caps = (): CapsService | undefined => api.service<CapsService>(CAPS);
   const roster = (): RosterService | undefined => api.service<RosterService>(ROSTER);
@@ -47,9 +53,10 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & { onAvailable(
     const contacts = (await roster()?.all(svc.spec.host, svc.spec.user)) ?? [];
     for (const it of contacts) {
       if (it.subscription !== 'from' && it.subscription !== 'both') continue;
-      const local = api.sessions.resources(it.jid).filter((s) => wants(s, node));
-      if (local.length === 0 || !(await svc.mayAccess(rec, it.jid))) continue;
-      for (const s of local) out.add(s.jid.toString());
+      const targets = api.sessions.resources(it.jid).filter((s) => wants(s, node)).map((s) => s.jid.toString());
+      targets.push(...(d.remote()?.interested(owner, it.jid, node) ?? []));
+      if (targets.length === 0 || !(await svc.mayAccess(rec, it.jid))) continue;
+      for (const t of targets) out.add(t);
     }
     for (const jid of Object.keys(rec.subscriptions)) {
       const j = JID.tryParse(jid);
@@ -70,14 +77,14 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & { onAvailable(
   };
 
   /** The last item of each of `svc`'s nodes `s` is interested in and may see. */
-  const lastOf = async (svc: PubSubService, s: ClientSession, features: Set<string>): Promise<void> => {
+  const lastOf = async (svc: PubSubService, to: string, features: Set<string>): Promise<void> => {
     for (const node of await svc.nodeNames()) {
       if (!features.has(`${node}+notify`)) continue;
       const rec = await svc.record(node);
       if (!rec || rec.config.send_last_published_item !== 'on_sub_and_presence') continue;
-      if (!(await svc.mayAccess(rec, s.jid.toString()))) continue;
+      if (!(await svc.mayAccess(rec, to))) continue;
       const last = (await svc.itemsOf(node)).at(-1);
-      if (last) await sendLast(svc, node, rec, s.jid.toString(), [last]);
+      if (last) await sendLast(svc, node, rec, to, [last]);
     }
   };
 
@@ -98,14 +105,20 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & { onAvailable(
     lastItems: (svc, node, rec, to, items) => sendLast(svc, node, rec, to, items),
     async onAvailable(s, features) {
       const f = new Set(features);
-      await lastOf(d.serviceOf(s.jid.bare), s, f);
+      await lastOf(d.serviceOf(s.jid.bare), s.jid.toString(), f);
       for (const it of (await roster()?.all(s.host, s.username)) ?? []) {
         if (it.subscription !== 'to' && it.subscription !== 'both') continue;
         const contact = JID.tryParse(it.jid);
         if (!contact?.local || !api.isLocalHost(contact.domain)) continue;
         if (!(await api.accounts.userExists(contact.domain, contact.local))) continue;
-        await lastOf(d.serviceOf(contact), s, f);
+        await lastOf(d.serviceOf(contact), s.jid.toString(), f);
       }
+    },
+    /** A remote contact's resource whose interests just became known (§4.3.4 for other servers). */
+    async onRemoteKnown(owner, remote, features) {
+      const it = await roster()?.get(owner.domain, owner.local, JID.parse(remote).bareString());
+      if (it?.subscription !== 'from' && it?.subscription !== 'both') return;
+      await lastOf(d.serviceOf(owner), remote, new Set(features));
     },
   };
 }

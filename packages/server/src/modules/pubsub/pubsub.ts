@@ -14,6 +14,7 @@ import { NodeStore } from './node-store.js';
 import { NS_PUBSUB, type NodeConfig } from './node-config.js';
 import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
 import { createPepNotifier, type PepListener } from './pep.js';
+import { createRemoteInterest, type RemoteInterest } from './pep-remote.js';
 import { nodeInfo, serviceNotifier, serviceRouter } from './service-domain.js';
 import { DISCO, type DiscoService } from '../disco/disco.js';
 
@@ -51,7 +52,7 @@ export default defineModule({
     description: 'Publish-subscribe: PEP on every account and a generic service on pubsub.<host>',
     specs: [
       { spec: 'XEP-0060', version: '1.26', status: 'partial', notes: 'access models open/presence/roster/whitelist (authorize refused: feature-not-implemented); publish models publishers/subscribers/open; publish-options; no subscription options, pending subscriptions, collections or RSM on items' },
-      { spec: 'XEP-0163', version: '1.2.2', status: 'complete', notes: '+notify filtering from verified caps of local clients; last item on presence; remote contacts are notified only through an explicit subscription (their caps are not tracked); no XEP-0033 replyto' },
+      { spec: 'XEP-0163', version: '1.2.2', status: 'complete', notes: '+notify filtering from verified caps of local clients; last item on presence; remote contacts\' caps learnt from their presence and verified by a disco#info query from the account; no XEP-0033 replyto' },
       { spec: 'XEP-0223', version: '1.1.1', status: 'complete', notes: 'persist_items and access_model=whitelist accepted as publish-options' },
       { spec: 'XEP-0292', version: '0.12', status: 'complete', notes: 'vCard4 over PEP: a PEP node, nothing more is needed from the server' },
     ],
@@ -60,7 +61,18 @@ export default defineModule({
       maxItemBytes: z.number().int().min(64).default(256 * 1024),
       /** PubSub services (accounts or domains) kept in memory. */
       cacheServices: z.number().int().min(1).default(10_000),
-      pep: configOptions(1, 'presence').extend({ enabled: z.boolean().default(true) }).strict().prefault({}),
+      pep: configOptions(1, 'presence').extend({
+        enabled: z.boolean().default(true),
+        /** Contacts on other servers: their caps (from presence) are verified and remembered. */
+        remote: z.object({
+          /** Remote resources remembered per account. */
+          maxResourcesPerAccount: z.number().int().min(0).default(100),
+          /** Verified verification strings kept in memory. */
+          maxCachedVers: z.number().int().min(1).default(1000),
+          /** How long to wait for a remote client's disco#info answer. */
+          queryTimeoutMs: z.number().int().positive().default(10_000),
+        }).strict().prefault({}),
+      }).strict().prefault({}),
       service: configOptions(10, 'open').extend({
         enabled: z.boolean().default(true),
         /** Service domain; {host} is replaced by each hosted domain. */
@@ -82,7 +94,7 @@ export default defineModule({
         return it && { subscription: it.subscription, groups: it.groups };
       },
     };
-    const defaults = (c: typeof o.pep, pep: boolean): NodeConfig => ({
+    const defaults = (c: { defaultMaxItems: number; defaultAccessModel: NodeConfig['access_model'] }, pep: boolean): NodeConfig => ({
       title: '', description: '', max_items: c.defaultMaxItems, persist_items: true, access_model: c.defaultAccessModel,
       roster_groups_allowed: [], publish_model: 'publishers', notification_type: 'headline',
       send_last_published_item: pep ? 'on_sub_and_presence' : 'on_sub', deliver_payloads: true, deliver_notifications: true,
@@ -108,7 +120,8 @@ export default defineModule({
       limits: { maxItems: o.pep.maxItems, maxNodes: o.pep.maxNodes, maxItemBytes: o.maxItemBytes },
       mayCreate: (from) => from.bareString() === bare.bareString(),
     }, new NodeStore(api.stores.map, bare.domain, bare.local), relations, pepNotifier));
-    pepNotifier = createPepNotifier({ api, serviceOf: pepOf, listeners, pending });
+    let remote: RemoteInterest | undefined;
+    pepNotifier = createPepNotifier({ api, serviceOf: pepOf, listeners, pending, remote: () => remote });
     api.provide<PepService>(PEP, { of: pepOf, onEvent: (l) => { listeners.add(l); return () => { listeners.delete(l); }; } });
 
     const allFeatures = (extra: string[]): string[] => [...FEATURES, ...extra].map(feature);
@@ -134,6 +147,9 @@ export default defineModule({
       api.onUnload(api.service<CapsService>(CAPS)?.onFeatures((s, features) => {
         pepNotifier.onAvailable(s, features).catch((e: unknown) => api.log.error({ err: e }, 'PEP last items failed'));
       }) ?? (() => undefined));
+      remote = createRemoteInterest(api, o.pep.remote, (owner, full, features) => {
+        pepNotifier.onRemoteKnown(owner, full, features).catch((e: unknown) => api.log.error({ err: e }, 'PEP last items failed'));
+      });
       // XEP-0163 §6: the account's nodes in its disco#items and disco#info, as visible to the asker.
       const disco = api.service<DiscoService>(DISCO);
       if (disco) {
