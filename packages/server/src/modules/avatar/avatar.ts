@@ -60,6 +60,7 @@ export default defineModule({
     const pep = api.service<PepService>(PEP);
     const vcards = api.service<VCardService>(VCARD);
     if (!pep || !vcards) throw new Error('avatar: the pep and vcard services are needed');
+    if (!pep.enabled) { api.log.info('PEP is disabled: no avatar conversion'); return; }
     api.discoFeature(NS_CONVERSION, 'account');
 
     // The current hash per account ('' for none), so presence does not read the vCard each time.

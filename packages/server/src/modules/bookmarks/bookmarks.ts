@@ -38,6 +38,7 @@ export default defineModule({
   setup(api) {
     const pep = api.service<PepService>(PEP);
     if (!pep) throw new Error('bookmarks: the pep service is missing');
+    if (!pep.enabled) { api.log.info('PEP is disabled: bookmarks are kept in private XML storage only'); return; }
     api.discoFeature(`${NS_BOOKMARKS}#compat`, 'account');
     api.discoFeature(`${NS_BOOKMARKS}#compat-pep`, 'account');
 

@@ -223,12 +223,15 @@ export class PubSubService {
           if (e instanceof StanzaError && e.condition === 'feature-not-implemented') throw e;
           throw pubsubError('conflict', 'precondition-not-met', (e as Error).message);
         }
+        if (!payload && config.persist_items) throw pubsubError('bad-request', 'payload-required');
         st = { rec: this.newRecord(from, config), items: [] };
         nodes.set(node, st);
         await this.store.saveNode(node, st.rec);
       } else if (options) {
         checkPreconditions(st.rec.config, options);
       }
+      // §7.1.3.6: a persistent node's items carry a payload.
+      if (!payload && st.rec.config.persist_items) throw pubsubError('bad-request', 'payload-required');
       const rec = st.rec;
       const aff = this.affiliation(rec, from.toString());
       const may = aff === 'owner' || aff === 'publisher' || aff === 'publish-only'

@@ -28,8 +28,8 @@ export interface PepNotifierDeps {
   /** The PEP service of an account, if the account exists. */
   serviceOf(bare: JID): PubSubService;
   listeners: Set<PepListener>;
-  /** Listener work started by an event, awaited before the request that caused it is answered. */
-  pending: Set<Promise<void>>;
+  /** Listener work started by an event, per account, awaited before the request that caused it is answered. */
+  pending: Map<string, Set<Promise<void>>>;
   /** Resources of remote contacts that want a node's events. */
   remote(): RemoteInterest | undefined;
 }
@@ -96,10 +96,13 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
       for (const l of d.listeners) {
         // Not awaited here: a listener may publish to the same service, whose queue is busy
         // with this very event; the request handler awaits `pending` before answering.
-        const p = Promise.resolve().then(() => l(owner, node, kind, items))
+        let set = d.pending.get(svc.spec.owner!);
+        if (!set) { set = new Set(); d.pending.set(svc.spec.owner!, set); }
+        const mine = set;
+        const p: Promise<void> = Promise.resolve().then(() => l(owner, node, kind, items))
           .catch((e: unknown) => api.log.error({ err: e, node }, 'PEP listener failed'))
-          .finally(() => d.pending.delete(p));
-        d.pending.add(p);
+          .finally(() => { mine.delete(p); if (mine.size === 0 && d.pending.get(svc.spec.owner!) === mine) d.pending.delete(svc.spec.owner!); });
+        mine.add(p);
       }
     },
     lastItems: (svc, node, rec, to, items) => sendLast(svc, node, rec, to, items),

@@ -20,6 +20,8 @@ import { DISCO, type DiscoService } from '../disco/disco.js';
 
 export const PEP = 'pep';
 export interface PepService {
+  /** PEP is served to clients (option pep.enabled); modules built on it stay idle otherwise. */
+  readonly enabled: boolean;
   /** The PEP service of the account `bare` (which must exist). */
   of(bare: JID): PubSubService;
   /** Hear every PEP publication, retraction, purge and deletion. Returns the unsubscribe. */
@@ -113,7 +115,7 @@ export default defineModule({
     };
 
     const listeners = new Set<PepListener>();
-    const pending = new Set<Promise<void>>();
+    const pending = new Map<string, Set<Promise<void>>>();
     let pepNotifier: ReturnType<typeof createPepNotifier>;
     const pepOf = (bare: JID): PubSubService => cached(`pep ${bare.bareString()}`, () => new PubSubService({
       host: bare.domain, user: bare.local, jid: bare.bareString(), owner: bare.bareString(), defaults: defaults(o.pep, true),
@@ -122,7 +124,7 @@ export default defineModule({
     }, new NodeStore(api.stores.map, bare.domain, bare.local), relations, pepNotifier));
     let remote: RemoteInterest | undefined;
     pepNotifier = createPepNotifier({ api, serviceOf: pepOf, listeners, pending, remote: () => remote });
-    api.provide<PepService>(PEP, { of: pepOf, onEvent: (l) => { listeners.add(l); return () => { listeners.delete(l); }; } });
+    api.provide<PepService>(PEP, { enabled: o.pep.enabled, of: pepOf, onEvent: (l) => { listeners.add(l); return () => { listeners.delete(l); }; } });
 
     const allFeatures = (extra: string[]): string[] => [...FEATURES, ...extra].map(feature);
     if (o.pep.enabled) {
@@ -137,7 +139,13 @@ export default defineModule({
         const result = await (owner ? handleOwner : handlePubsub)(svc, type, ev.from, p);
         // Work other modules started on this request (e.g. the vCard from an avatar) is done
         // before the client hears that it succeeded.
-        await Promise.all([...pending]);
+        // (Listeners may start more work while it runs: wait until the account has none, a few
+        // rounds at most, as conversions settle after one echo.)
+        for (let round = 0; round < 8; round++) {
+          const set = pending.get(svc.jid);
+          if (!set?.size) break;
+          await Promise.all([...set]);
+        }
         return result;
       };
       for (const type of ['get', 'set'] as const) {
