@@ -184,6 +184,19 @@ describe('PEP', () => {
     assert.equal(errorCondition(await iq(c, 'get', `<query xmlns='${INFO}' node='${MOOD}'/>`, 'alice@localhost')), 'item-not-found');
   });
 
+  it('sends nothing to a contact the owner blocks (XEP-0191)', async () => {
+    const node = 'urn:test:blocked';
+    const a = track(await online(ts, 'alice', 'block', [node]));
+    const d = track(await online(ts, 'dave', 'block', [node]));
+    await publish(a, node, `<x xmlns='urn:test'>1</x>`, '1');
+    await takeEvent(d, node);
+    assert.equal((await iq(a, 'set', `<block xmlns='urn:xmpp:blocking'><item jid='dave@localhost'/></block>`)).attr('type'), 'result');
+    await publish(a, node, `<x xmlns='urn:test'>2</x>`, '2');
+    await takeEvent(a, node); await takeEvent(a, node);
+    await none(d, isEvent(node), 'event for a blocked contact');
+    await iq(a, 'set', `<unblock xmlns='urn:xmpp:blocking'><item jid='dave@localhost'/></unblock>`);
+  });
+
   it('answers bad requests with their errors', async () => {
     const a = track(await login(ts, 'alice', 'bad'));
     const e1 = await pubsubIq(a, 'set', `<publish/>`);

@@ -14,7 +14,7 @@ import { JID } from '@magpie/core/jid/jid';
 import { xml } from '@magpie/core/xml/element';
 import type { ModuleApi } from '../module.js';
 import type { ClientSession } from '../../session/session.js';
-import { ROSTER, type RosterService } from '../im-services/services.js';
+import { BLOCKING, ROSTER, type BlockingService, type RosterService } from '../im-services/services.js';
 import { CAPS, type CapsService } from '../caps/client-caps.js';
 import type { EventKind, Notifier, PubSubService } from './engine.js';
 import type { Item, NodeRecord } from './node-store.js';
@@ -43,6 +43,9 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
   const { api } = d;
   const caps = (): CapsService | undefined => api.service<CapsService>(CAPS);
   const roster = (): RosterService | undefined => api.service<RosterService>(ROSTER);
+  // XEP-0191/XEP-0016: a contact the owner blocks hears nothing of the owner's PEP either.
+  const blocked = async (owner: PubSubService, jid: string): Promise<boolean> =>
+    (await api.service<BlockingService>(BLOCKING)?.isBlocked(owner.spec.host, owner.spec.user, jid, 'presence-out')) ?? false;
   const wants = (s: ClientSession, node: string): boolean => s.presence !== undefined && !!caps()?.featuresOf(s.jid.toString())?.includes(`${node}+notify`);
 
   /** Every full (or bare) JID that should receive an event about `node` of `svc`. */
@@ -55,12 +58,12 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
       if (it.subscription !== 'from' && it.subscription !== 'both') continue;
       const targets = api.sessions.resources(it.jid).filter((s) => wants(s, node)).map((s) => s.jid.toString());
       targets.push(...(d.remote()?.interested(owner, it.jid, node) ?? []));
-      if (targets.length === 0 || !(await svc.mayAccess(rec, it.jid))) continue;
+      if (targets.length === 0 || !(await svc.mayAccess(rec, it.jid)) || (await blocked(svc, it.jid))) continue;
       for (const t of targets) out.add(t);
     }
     for (const jid of Object.keys(rec.subscriptions)) {
       const j = JID.tryParse(jid);
-      if (!j || !(await svc.mayAccess(rec, jid))) continue;
+      if (!j || !(await svc.mayAccess(rec, jid)) || (await blocked(svc, jid))) continue;
       // §4.3.3: a bare JID subscriber whose interested resources are known gets them only.
       if (j.isBare && [...out].some((t) => t.startsWith(`${jid}/`))) continue;
       out.add(jid);
@@ -78,6 +81,7 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
 
   /** The last item of each of `svc`'s nodes `s` is interested in and may see. */
   const lastOf = async (svc: PubSubService, to: string, features: Set<string>): Promise<void> => {
+    if (JID.parse(to).bareString() !== svc.jid && (await blocked(svc, to))) return;
     for (const node of await svc.nodeNames()) {
       if (!features.has(`${node}+notify`)) continue;
       const rec = await svc.record(node);
