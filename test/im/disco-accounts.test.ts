@@ -33,7 +33,8 @@ describe('service discovery of accounts', () => {
         assert.equal(r.attr('type'), 'result', r.toString());
         assert.equal(r.attr('from'), 'owner@localhost');
         const q = r.getChild('query', INFO)!;
-        assert.deepEqual(q.getChildren('identity').map((i) => `${i.attr('category')}/${i.attr('type')}`), ['account/registered']);
+        // The PEP service (XEP-0163 §6) answers on the account too.
+        assert.deepEqual(q.getChildren('identity').map((i) => `${i.attr('category')}/${i.attr('type')}`), ['account/registered', 'pubsub/pep']);
         assert.ok(q.getChildren('feature').some((f) => f.attr('var') === INFO));
       }
       const hidden = await iq(stranger, `type='get' to='owner@localhost'`, `<query xmlns='${INFO}'/>`);

@@ -25,6 +25,10 @@ import federation from './federation/federation.js';
 import mam from './mam/mam.js';
 import muc from './muc/muc.js';
 
+import pubsub from './pubsub/pubsub.js';
+import bookmarks from './bookmarks/bookmarks.js';
+import avatar from './avatar/avatar.js';
+
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
   return [
@@ -51,5 +55,8 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     federation,
     mam,
     muc,
+    pubsub,
+    bookmarks,
+    avatar,
   ] as MagpieModule[];
 }

@@ -37,6 +37,15 @@ export interface DiscoService {
    * XEP-0115 caps node 'node#ver'). Returns the function that removes the alias.
    */
   addNodeAlias(matches: (host: string, node: string) => boolean): () => void;
+  /** Nodes an account offers (PEP, XEP-0163 §6): listed in its disco#items, answered for
+      disco#info with that node. Returns the function that removes the provider. */
+  addAccountNodes(p: AccountNodes): () => void;
+}
+export interface AccountNodes {
+  /** The nodes `from` may see (XEP-0163 §6: only those it may subscribe to or read). */
+  items(account: JID, from: JID): Promise<{ node: string; name?: string }[]>;
+  /** disco#info for one node, undefined when it is not this provider's or not visible to `from`. */
+  info(account: JID, node: string, from: JID): Promise<Element | undefined>;
 }
 
 /** The registry is shared with the server; the module reads it at query time. */
@@ -52,9 +61,11 @@ export function createDiscoModule(registry: DiscoRegistry) {
       const aliases: ((host: string, node: string) => boolean)[] = [];
       const hostInfo = (node?: string): Element =>
         infoResult(node, registry.hostIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.hostFeatures], registry.extensions.map((f) => f()));
+      const nodeProviders: AccountNodes[] = [];
       api.provide<DiscoService>(DISCO, {
         hostInfo: () => hostInfo(),
         addNodeAlias: (m) => { aliases.push(m); return () => { const i = aliases.indexOf(m); if (i >= 0) aliases.splice(i, 1); }; },
+        addAccountNodes: (p) => { nodeProviders.push(p); return () => { const i = nodeProviders.indexOf(p); if (i >= 0) nodeProviders.splice(i, 1); }; },
       });
 
       // XEP-0030 §8: who may learn about an account through its server. The account itself
@@ -80,8 +91,14 @@ export function createDiscoModule(registry: DiscoRegistry) {
       api.iq({ type: 'get', scope: 'bare', xmlns: NS.DISCO_INFO, name: 'query' }, async (ev, q) => {
         // §8 rule 1: the same error whether the account is missing or hidden from this requester.
         if (!(await api.accounts.userExists(ev.to.domain, ev.to.local))) throw new StanzaError('service-unavailable');
+        const node = q.attr('node');
+        // A node's provider decides who may see it (a PEP node with the open access model is
+        // public, XEP-0163 §6); unknown and hidden nodes are alike.
+        if (node !== undefined) {
+          for (const p of nodeProviders) { const r = await p.info(ev.to.bare, node, ev.from); if (r) return r; }
+          throw new StanzaError('item-not-found');
+        }
         if (!(await mayDiscover(ev.from, ev.to))) throw new StanzaError('service-unavailable');
-        if (q.attr('node') !== undefined) throw new StanzaError('item-not-found');
         return infoResult(undefined, registry.accountIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.accountFeatures]);
       });
       api.iq({ type: 'get', scope: 'bare', xmlns: NS.DISCO_ITEMS, name: 'query' }, async (ev, q) => {
@@ -95,6 +112,7 @@ export function createDiscoModule(registry: DiscoRegistry) {
         // resource that sent no presence is not shown to contacts, RFC 6121 §4.6).
         const own = ev.from.bareString() === ev.to.bareString();
         for (const s of api.sessions.resources(ev.to.bareString())) if (own || s.presence) empty.c('item', { jid: s.jid.toString() });
+        for (const p of nodeProviders) for (const n of await p.items(ev.to.bare, ev.from)) empty.c('item', { jid: ev.to.bareString(), node: n.node, name: n.name });
         return empty;
       });
     },

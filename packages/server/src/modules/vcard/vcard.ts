@@ -18,6 +18,16 @@ import { defineModule } from '../module.js';
 export const NS_VCARD = 'vcard-temp';
 const STORE = 'vcard';
 
+/** What the vcard module offers others (XEP-0398 avatar conversion): read, write, hear writes. */
+export const VCARD = 'vcard';
+export interface VCardService {
+  get(host: string, user: string): Promise<Element | undefined>;
+  /** Store a vCard on the account's behalf (limits apply as for the user's own set). */
+  set(host: string, user: string, vcard: Element): Promise<void>;
+  /** Called after each stored change, whoever made it; awaited before the set is answered. */
+  onSet(listener: (host: string, user: string, vcard: Element) => Promise<void> | void): () => void;
+}
+
 /** Parse stored or configured vCard XML, checking it is a vcard-temp <vCard/>. */
 export function parseVCard(text: string): Element {
   const el = parseFragment(text);
@@ -67,13 +77,25 @@ export default defineModule({
       throw new StanzaError('service-unavailable'); // §3.3: no vCard, or no such account
     });
 
-    api.iq({ type: 'set', scope: 'bare', xmlns: NS_VCARD, name: 'vCard' }, async (ev, vcard) => {
-      // §3.2: only the account itself (the stamped 'from' is one of its resources).
-      if (ev.from.bareString() !== ev.to.bareString()) throw new StanzaError('forbidden', 'a vCard may only be set by its owner');
+    const listeners = new Set<(host: string, user: string, vcard: Element) => Promise<void> | void>();
+    const save = async (host: string, user: string, vcard: Element): Promise<void> => {
       const text = vcard.toString();
       if (Buffer.byteLength(text, 'utf8') > o.maxBytes) throw new StanzaError('policy-violation', `the vCard exceeds ${o.maxBytes} bytes`);
       // An empty <vCard/> removes it, as there is no other way to (§3.2 replaces it entirely).
-      await store.set(ev.to.domain, ev.to.local, vcard.elements().length === 0 ? undefined : text);
+      await store.set(host, user, vcard.elements().length === 0 ? undefined : text);
+      for (const l of listeners) {
+        try { await l(host, user, vcard); } catch (e) { api.log.error({ err: e, host, user }, 'vCard listener failed'); }
+      }
+    };
+    api.provide<VCardService>(VCARD, {
+      get: load, set: save,
+      onSet: (l) => { listeners.add(l); return () => { listeners.delete(l); }; },
+    });
+
+    api.iq({ type: 'set', scope: 'bare', xmlns: NS_VCARD, name: 'vCard' }, async (ev, vcard) => {
+      // §3.2: only the account itself (the stamped 'from' is one of its resources).
+      if (ev.from.bareString() !== ev.to.bareString()) throw new StanzaError('forbidden', 'a vCard may only be set by its owner');
+      await save(ev.to.domain, ev.to.local, vcard);
       return undefined;
     });
 

@@ -1,0 +1,337 @@
+// The PubSub engine (XEP-0060 1.26) shared by PEP (XEP-0163: one service per account, owned by
+// it) and the generic service on pubsub.<host>: nodes, items, subscriptions, affiliations,
+// configuration, access and publish models. It knows nothing of stanzas beyond the item
+// payloads: ./protocol.ts turns requests into calls and results into XML, and the `Notifier`
+// (./notify.ts, ./pep.ts) decides who receives event notifications.
+// Mutations of one service are serialised (a queue per service), so concurrent publishes to one
+// node cannot both see the same item count or both auto-create it.
+
+import { randomUUID } from 'node:crypto';
+import { StanzaError } from '@magpie/core/protocol/errors';
+import { JID } from '@magpie/core/jid/jid';
+import { applyConfig, checkPreconditions, pubsubError, unsupported, type NodeConfig } from './node-config.js';
+import { NodeStore, type Affiliation, type Item, type NodeRecord } from './node-store.js';
+
+export interface Limits {
+  /** Most items a node keeps (and the meaning of max_items='max'). */
+  maxItems: number;
+  /** Most nodes in one service. */
+  maxNodes: number;
+  /** Largest item payload, bytes of serialised XML. */
+  maxItemBytes: number;
+}
+
+/** What the engine asks its owner about people: roster relations for presence/roster access. */
+export interface Relations {
+  /** The owner's roster item for `contact` (bare JIDs), with its subscription and groups. */
+  rosterItem(owner: string, contact: string): Promise<{ subscription: string; groups: string[] } | undefined>;
+}
+
+export type EventKind = 'items' | 'retract' | 'delete' | 'purge' | 'config';
+export interface Notifier {
+  /** A node event; `items` for publish (new items) or retract (their ids). */
+  event(svc: PubSubService, node: string, rec: NodeRecord, kind: EventKind, items: Item[]): Promise<void>;
+  /** The last item(s) of a node for one new subscriber (send_last_published_item). */
+  lastItems(svc: PubSubService, node: string, rec: NodeRecord, to: string, items: Item[]): Promise<void>;
+}
+
+export interface ServiceSpec {
+  host: string; user: string;
+  /** The service's JID: the account's bare JID (PEP) or the service domain. */
+  jid: string;
+  /** PEP: the account (bare JID) owns every node. */
+  owner?: string;
+  defaults: NodeConfig;
+  limits: Limits;
+  /** Who may create nodes (the PEP owner only; a policy on the generic service). */
+  mayCreate(from: JID): boolean;
+}
+
+interface NodeState { rec: NodeRecord; items?: Item[] }
+
+const bareOf = (jid: string): string => { const j = JID.parse(jid); return j.bareString(); };
+
+export class PubSubService {
+  private loaded?: Promise<Map<string, NodeState>>;
+  private queue: Promise<unknown> = Promise.resolve();
+  readonly store: NodeStore;
+
+  constructor(readonly spec: ServiceSpec, store: NodeStore, private relations: Relations, private notifier: Notifier) { this.store = store; }
+
+  get jid(): string { return this.spec.jid; }
+  get isPep(): boolean { return this.spec.owner !== undefined; }
+
+  /** Run `fn` after every mutation queued before it. */
+  serial<T>(fn: () => Promise<T>): Promise<T> {
+    const p = this.queue.then(fn, fn);
+    this.queue = p.catch(() => undefined);
+    return p;
+  }
+
+  private nodesMap(): Promise<Map<string, NodeState>> {
+    this.loaded ??= this.store.nodes().then((m) => new Map([...m].map(([k, rec]) => [k, { rec }])));
+    return this.loaded;
+  }
+  async nodeNames(): Promise<string[]> { return [...(await this.nodesMap()).keys()]; }
+  async record(node: string): Promise<NodeRecord | undefined> { return (await this.nodesMap()).get(node)?.rec; }
+
+  private async state(node: string): Promise<NodeState> {
+    const st = (await this.nodesMap()).get(node);
+    if (!st) throw new StanzaError('item-not-found', `no node ${node}`);
+    return st;
+  }
+  async itemsOf(node: string): Promise<Item[]> {
+    const st = await this.state(node);
+    st.items ??= st.rec.config.persist_items ? await this.store.items(node) : [];
+    return st.items;
+  }
+
+  affiliation(rec: NodeRecord, jid: string): Affiliation {
+    const bare = bareOf(jid);
+    if (this.spec.owner !== undefined && bare === this.spec.owner) return 'owner';
+    return rec.affiliations[bare] ?? 'none';
+  }
+  private owners(rec: NodeRecord): string[] {
+    return this.spec.owner !== undefined ? [this.spec.owner] : Object.keys(rec.affiliations).filter((j) => rec.affiliations[j] === 'owner');
+  }
+  requireOwner(rec: NodeRecord, from: JID): void {
+    if (this.affiliation(rec, from.toString()) !== 'owner') throw new StanzaError('forbidden', 'only an owner of the node may do this');
+  }
+
+  /** May `jid` see the node's items and subscribe to it (XEP-0060 §4.5, §6.1.3, §6.5.9)? Throws the error when not. */
+  async checkAccess(rec: NodeRecord, jid: string): Promise<void> {
+    const aff = this.affiliation(rec, jid);
+    if (aff === 'outcast') throw new StanzaError('forbidden', 'you are banned from this node');
+    if (aff === 'owner' || aff === 'publisher' || aff === 'member') return;
+    const bare = bareOf(jid);
+    switch (rec.config.access_model) {
+      case 'open': return;
+      case 'presence': {
+        for (const o of this.owners(rec)) {
+          const it = await this.relations.rosterItem(o, bare);
+          if (it && (it.subscription === 'from' || it.subscription === 'both')) return;
+        }
+        throw pubsubError('not-authorized', 'presence-subscription-required');
+      }
+      case 'roster': {
+        const allowed = new Set(rec.config.roster_groups_allowed);
+        for (const o of this.owners(rec)) {
+          const it = await this.relations.rosterItem(o, bare);
+          if (it && it.groups.some((g) => allowed.has(g))) return;
+        }
+        throw pubsubError('not-authorized', 'not-in-roster-group');
+      }
+      case 'whitelist': throw pubsubError('not-allowed', 'closed-node');
+    }
+  }
+  async mayAccess(rec: NodeRecord, jid: string): Promise<boolean> {
+    try { await this.checkAccess(rec, jid); return true; } catch { return false; }
+  }
+
+  private newRecord(owner: JID, config: NodeConfig): NodeRecord {
+    const rec: NodeRecord = { config, affiliations: {}, subscriptions: {}, created: Date.now() };
+    if (!this.isPep) rec.affiliations[owner.bareString()] = 'owner';
+    return rec;
+  }
+  private validateName(node: string): void {
+    if (node === '' || node.length > 1024) throw new StanzaError('not-acceptable', 'node names are 1 to 1024 characters');
+  }
+
+  /** §8.1: create a node (an instant node when `node` is undefined); returns its name. */
+  create(node: string | undefined, from: JID, config?: Map<string, string[]>): Promise<string> {
+    return this.serial(async () => {
+      if (!this.spec.mayCreate(from)) throw new StanzaError('forbidden', 'you may not create nodes here');
+      const nodes = await this.nodesMap();
+      const name = node ?? randomUUID();
+      this.validateName(name);
+      if (nodes.has(name)) throw new StanzaError('conflict', `the node ${name} exists`);
+      if (nodes.size >= this.spec.limits.maxNodes) throw pubsubError('not-allowed', 'max-nodes-exceeded');
+      const rec = this.newRecord(from, config ? applyConfig(this.spec.defaults, config) : { ...this.spec.defaults });
+      nodes.set(name, { rec, items: [] });
+      await this.store.saveNode(name, rec);
+      return name;
+    });
+  }
+
+  /** §8.2: apply a submitted configuration form. */
+  configure(node: string, from: JID, fields: Map<string, string[]>): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      this.requireOwner(st.rec, from);
+      const before = st.rec.config;
+      const config = applyConfig(before, fields);
+      const items = await this.itemsOf(node);
+      st.rec = { ...st.rec, config };
+      // Persisting switched on or off: move the items between memory and the store.
+      if (before.persist_items && !config.persist_items) await this.store.clearItems(node);
+      if (!before.persist_items && config.persist_items) await this.store.changeItems(node, items, []);
+      await this.trim(node, st);
+      await this.store.saveNode(node, st.rec);
+      if (config.notify_config) await this.notifier.event(this, node, st.rec, 'config', []);
+    });
+  }
+
+  private capacity(c: NodeConfig): number {
+    return c.max_items === 'max' ? this.spec.limits.maxItems : Math.min(c.max_items, this.spec.limits.maxItems);
+  }
+  /** Drop the oldest items beyond max_items. */
+  private async trim(node: string, st: NodeState): Promise<void> {
+    const items = st.items ?? [];
+    const over = items.length - this.capacity(st.rec.config);
+    if (over <= 0) return;
+    const dropped = items.splice(0, over);
+    if (st.rec.config.persist_items) await this.store.changeItems(node, [], dropped.map((i) => i.id));
+  }
+
+  /** §8.4: delete a node; subscribers are told first (notify_delete). */
+  remove(node: string, from: JID): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      this.requireOwner(st.rec, from);
+      (await this.nodesMap()).delete(node);
+      await this.store.clearItems(node);
+      await this.store.saveNode(node, undefined);
+      if (st.rec.config.notify_delete) await this.notifier.event(this, node, st.rec, 'delete', []);
+    });
+  }
+
+  /** §8.5: purge every item. */
+  purge(node: string, from: JID): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      this.requireOwner(st.rec, from);
+      st.items = [];
+      await this.store.clearItems(node);
+      if (st.rec.config.notify_retract) await this.notifier.event(this, node, st.rec, 'purge', []);
+    });
+  }
+
+  /**
+   * §7.1: publish one item (auto-creating the node, §7.1.4, with the publish-options as its
+   * configuration; an existing node must meet them, §7.1.5). Returns the item's id.
+   */
+  publish(node: string, from: JID, id: string | undefined, payload: string, options?: Map<string, string[]>): Promise<string> {
+    return this.serial(async () => {
+      this.validateName(node);
+      const nodes = await this.nodesMap();
+      let st = nodes.get(node);
+      if (!st) {
+        if (!this.spec.mayCreate(from)) throw new StanzaError('item-not-found', `no node ${node}`);
+        if (nodes.size >= this.spec.limits.maxNodes) throw pubsubError('not-allowed', 'max-nodes-exceeded');
+        let config: NodeConfig;
+        try { config = options ? applyConfig(this.spec.defaults, options) : { ...this.spec.defaults }; } catch (e) {
+          if (e instanceof StanzaError && e.condition === 'feature-not-implemented') throw e;
+          throw pubsubError('conflict', 'precondition-not-met', (e as Error).message);
+        }
+        if (!payload && config.persist_items) throw pubsubError('bad-request', 'payload-required');
+        st = { rec: this.newRecord(from, config), items: [] };
+        nodes.set(node, st);
+        await this.store.saveNode(node, st.rec);
+      } else if (options) {
+        checkPreconditions(st.rec.config, options);
+      }
+      // §7.1.3.6: a persistent node's items carry a payload.
+      if (!payload && st.rec.config.persist_items) throw pubsubError('bad-request', 'payload-required');
+      const rec = st.rec;
+      const aff = this.affiliation(rec, from.toString());
+      const may = aff === 'owner' || aff === 'publisher' || aff === 'publish-only'
+        || (rec.config.publish_model === 'open' && aff !== 'outcast')
+        || (rec.config.publish_model === 'subscribers' && aff !== 'outcast' && Object.keys(rec.subscriptions).some((j) => bareOf(j) === from.bareString()));
+      if (!may) throw new StanzaError('forbidden', 'you may not publish to this node');
+      if (Buffer.byteLength(payload, 'utf8') > this.spec.limits.maxItemBytes) throw pubsubError('not-acceptable', 'payload-too-big');
+      const items = await this.itemsOf(node);
+      const itemId = id ?? randomUUID();
+      const old = items.findIndex((i) => i.id === itemId);
+      if (old >= 0) items.splice(old, 1); // a republished id replaces the item and becomes the newest (§7.1.2)
+      const item: Item = { id: itemId, payload, publisher: from.toString(), seq: (items.at(-1)?.seq ?? 0) + 1, t: Date.now() };
+      items.push(item);
+      if (rec.config.persist_items) await this.store.changeItems(node, [item], []);
+      await this.trim(node, st);
+      if (rec.config.deliver_notifications) await this.notifier.event(this, node, rec, 'items', [item]);
+      return itemId;
+    });
+  }
+
+  /** §7.2: retract items by id; `notify` asks for retraction notifications. */
+  retract(node: string, from: JID, ids: string[], notify: boolean): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      const items = await this.itemsOf(node);
+      const found = ids.map((id) => items.find((i) => i.id === id));
+      if (found.some((i) => !i)) throw new StanzaError('item-not-found', 'no such item');
+      const aff = this.affiliation(st.rec, from.toString());
+      // §7.2.3.1: publishers may retract any item; others only their own (open publish model).
+      const mayAll = aff === 'owner' || aff === 'publisher';
+      if (!mayAll && found.some((i) => bareOf(i!.publisher) !== from.bareString() || aff === 'outcast')) throw new StanzaError('forbidden', 'you may not retract this item');
+      st.items = items.filter((i) => !ids.includes(i.id));
+      if (st.rec.config.persist_items) await this.store.changeItems(node, [], ids);
+      if (notify || st.rec.config.notify_retract) await this.notifier.event(this, node, st.rec, 'retract', found as Item[]);
+    });
+  }
+
+  /** §6.5: items the requester may see: by id, or the `max` most recent, oldest first. */
+  async items(node: string, from: JID, opts: { ids?: string[]; max?: number }): Promise<Item[]> {
+    const st = await this.state(node);
+    await this.checkAccess(st.rec, from.toString());
+    const items = await this.itemsOf(node);
+    if (opts.ids?.length) return opts.ids.map((id) => items.find((i) => i.id === id)).filter((i): i is Item => i !== undefined);
+    return opts.max !== undefined ? items.slice(Math.max(0, items.length - opts.max)) : [...items];
+  }
+
+  /** §6.1: subscribe `jid` (whose bare JID must be the requester's, §6.1.3.1). */
+  subscribe(node: string, from: JID, jid: JID): Promise<string> {
+    return this.serial(async () => {
+      if (jid.bareString() !== from.bareString()) throw pubsubError('bad-request', 'invalid-jid');
+      const st = await this.state(node);
+      await this.checkAccess(st.rec, jid.toString());
+      const key = jid.toString();
+      st.rec.subscriptions[key] ??= randomUUID();
+      await this.store.saveNode(node, st.rec);
+      const mode = st.rec.config.send_last_published_item;
+      if (mode === 'on_sub' || mode === 'on_sub_and_presence') {
+        const last = (await this.itemsOf(node)).at(-1);
+        if (last) await this.notifier.lastItems(this, node, st.rec, key, [last]);
+      }
+      return st.rec.subscriptions[key]!;
+    });
+  }
+
+  /** §6.2: end a subscription. */
+  unsubscribe(node: string, from: JID, jid: JID): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      if (jid.bareString() !== from.bareString() && this.affiliation(st.rec, from.toString()) !== 'owner') throw pubsubError('bad-request', 'invalid-jid');
+      const key = jid.toString();
+      if (!st.rec.subscriptions[key]) throw pubsubError('unexpected-request', 'not-subscribed');
+      delete st.rec.subscriptions[key];
+      await this.store.saveNode(node, st.rec);
+    });
+  }
+
+  /** §8.8, §8.9: the owner replaces subscriptions / affiliations (state 'none' removes). */
+  setSubscriptions(node: string, from: JID, changes: [string, 'subscribed' | 'none'][]): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      this.requireOwner(st.rec, from);
+      for (const [jid, s] of changes) {
+        if (s === 'none') delete st.rec.subscriptions[jid];
+        else st.rec.subscriptions[jid] ??= randomUUID();
+      }
+      await this.store.saveNode(node, st.rec);
+    });
+  }
+  setAffiliations(node: string, from: JID, changes: [string, Affiliation][]): Promise<void> {
+    return this.serial(async () => {
+      const st = await this.state(node);
+      this.requireOwner(st.rec, from);
+      if (this.isPep && changes.some(([j, a]) => a === 'owner' || j === this.spec.owner)) throw unsupported('modify-affiliations');
+      const next = { ...st.rec.affiliations };
+      for (const [jid, a] of changes) { if (a === 'none') delete next[jid]; else next[jid] = a; }
+      // §8.9.2.4: the last owner cannot give up ownership.
+      if (!this.isPep && !Object.values(next).includes('owner')) throw new StanzaError('not-acceptable', 'a node needs an owner');
+      st.rec.affiliations = next;
+      for (const [jid, a] of changes) if (a === 'outcast') for (const s of Object.keys(st.rec.subscriptions)) if (bareOf(s) === jid) delete st.rec.subscriptions[s];
+      await this.store.saveNode(node, st.rec);
+    });
+  }
+}
