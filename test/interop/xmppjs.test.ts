@@ -13,7 +13,8 @@ type XmppClient = ReturnType<typeof client>;
 interface Stanza { name: string; attrs: Record<string, string>; getChildText(n: string): string | null; getChild(n: string, ns?: string): Stanza | undefined }
 
 async function connect(service: string, username: string, password: string, resource: string): Promise<{ xmpp: XmppClient; jid: string; inbox: Stanza[]; mechanism: string }> {
-  const xmpp = client({ service, domain: 'localhost', username, password, resource });
+  // xmpp.js gives a stream open 2 s by default; a loaded CI machine may need more for TLS + open.
+  const xmpp = client({ service, domain: 'localhost', username, password, resource, timeout: 15_000 } as Parameters<typeof client>[0]);
   xmpp.on('error', () => {});
   const inbox: Stanza[] = [];
   xmpp.on('stanza', (s: Stanza) => { if (s.name === 'message') inbox.push(s); });
