@@ -65,14 +65,15 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
   async start(storageKind: string): Promise<void> {
     if (storageKind !== 'postgres') throw new Error(`cluster mode needs PostgreSQL storage (storage.type: postgres), not ${storageKind}`);
     await this.link.connect([this.keys.events, this.keys.inbox(this.name)]);
+    await this.loadSnapshot();
     // A previous run under this name that died leaves sessions behind: their contacts must
-    // still learn they are gone (reaped here, without waiting for another node to notice).
+    // still learn they are gone (reaped here, without waiting for another node to notice;
+    // after the snapshot, so that the unavailable presence reaches contacts on other nodes).
     if ((await this.cmd.exists(this.keys.nodeSessions(this.name))) || (await this.cmd.hexists(this.keys.nodes, this.name))) {
       await this.membership.reap(this.name, false);
     }
     this.registry.listener = this;
     await this.register();
-    await this.loadSnapshot();
     this.membership.start();
     this.started = true;
     this.log.info({ redis: this.deps.config.keyPrefix, remoteSessions: this.registry.remoteSize }, 'cluster: node joined');
