@@ -76,7 +76,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
     await this.register();
     this.membership.start();
     this.started = true;
-    this.log.info({ redis: this.deps.config.keyPrefix, remoteSessions: this.registry.remoteSize }, 'cluster: node joined');
+    this.log.info({ keyPrefix: this.deps.config.keyPrefix, remoteSessions: this.registry.remoteSize }, 'cluster: node joined');
   }
 
   async stop(): Promise<void> {
