@@ -202,3 +202,14 @@ describe('cluster: three nodes on Redis and PostgreSQL', () => {
     a.destroy(); b.destroy();
   });
 });
+
+it('a cluster node does not start without Redis, and says why', async (t) => {
+  const env = await clusterEnv();
+  if (!env) return skipOrFail(t, 'Redis or PostgreSQL not available');
+  try {
+    const { startTestServer } = await import('../support/server.js');
+    const { nodeConfig } = await import('./cluster-helpers.js');
+    const cfg = nodeConfig(env, 'lonely', { redisUrl: 'redis://127.0.0.1:1', connectTimeoutSeconds: 1 });
+    await assert.rejects(startTestServer(cfg), /cluster: cannot reach Redis/);
+  } finally { await env.cleanup(); }
+});
