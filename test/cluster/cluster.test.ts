@@ -6,7 +6,7 @@
 // in Redis matches who is online.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Element } from '@magpie/core/xml/element';
+import { xml, type Element } from '@magpie/core/xml/element';
 import type { TestServer } from '../support/server.js';
 import { skipOrFail } from '../support/server.js';
 import type { RawClient } from '../support/raw-client.js';
@@ -83,6 +83,12 @@ describe('cluster: three nodes on Redis and PostgreSQL', () => {
     const res = await take(a, byId('ping-b'));
     assert.equal(res.attr('type'), 'result');
     assert.equal(res.attr('from'), 'bob@localhost/phone');
+    // A server request (a module's api.request) to a client on another node: the answer is
+    // routed on that node and resolved on this one.
+    const asked = n1.server.router.request(xml('iq', 'jabber:client', { type: 'get', from: 'localhost', to: 'bob@localhost/phone' }, xml('ping', 'urn:xmpp:ping')), 5000);
+    const sreq = await take(b, (e) => e.name === 'iq' && e.attr('from') === 'localhost' && !!e.getChild('ping', 'urn:xmpp:ping'));
+    b.send(`<iq type='result' id='${sreq.attr('id')}' to='localhost'/>`);
+    assert.equal((await asked).attr('type'), 'result');
     // An iq to a resource that is online nowhere: service-unavailable, as on one node.
     a.send(`<iq type='get' id='ping-x' to='bob@localhost/nowhere'><ping xmlns='urn:xmpp:ping'/></iq>`);
     assert.equal(errorCondition(await take(a, byId('ping-x'))), 'service-unavailable');

@@ -16,6 +16,7 @@ import { STREAM_ERROR_CONDITIONS, StanzaError, StreamError, errorReply, type Str
 import type { ClientSession } from '../session/session.js';
 import type { Logger } from '../log/logger.js';
 import type { HookBus } from '../hooks/bus.js';
+import type { StanzaEvent } from '../hooks/events.js';
 import type { Router } from '../router/router.js';
 import type { ClusterConfig } from '../config/cluster-schema.js';
 import { ClusterSessionRegistry, type LocalSessionListener } from './cluster-registry.js';
@@ -26,6 +27,8 @@ import { ClusterKeys, parseEntry, type DirectMessage, type RegistryEvent, type S
 
 /** Re-routings of one stanza between nodes before it is dropped (stale views on two nodes). */
 const MAX_HOPS = 3;
+/** Below the router's own iq/host handler (0), which resolves the requests made on this node. */
+const ANSWER_PRIORITY = -1000;
 
 export interface ClusterDeps { config: ClusterConfig; nodeName: string; log: Logger; hooks: HookBus; router: Router; registry: ClusterSessionRegistry }
 
@@ -43,6 +46,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
   /** Nodes heard from while a snapshot was loading (their events are newer than it). */
   private heardDuringLoad: Set<string> | undefined;
   private started = false;
+  private unhook: (() => void) | undefined;
   private stopped = false;
   readonly startedAt = Date.now();
 
@@ -73,6 +77,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
       await this.membership.reap(this.name, false);
     }
     this.registry.listener = this;
+    this.unhook = this.deps.hooks.on('iq/host', (ev) => this.unresolvedAnswer(ev), ANSWER_PRIORITY);
     await this.register();
     this.membership.start();
     this.started = true;
@@ -83,6 +88,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
     if (this.stopped) return;
     this.stopped = true;
     this.membership.stop();
+    this.unhook?.();
     this.registry.listener = undefined;
     await Promise.allSettled([...this.pending]);
     if (this.link.up) {
@@ -149,6 +155,27 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
     this.deps.router.route(stanza, { kind: 'local' }, from, to).catch((e: unknown) => this.log.error({ err: e }, 'cluster: re-routing failed'));
   }
 
+  /**
+   * A local client answered a server request that was not made here (a module on another node
+   * asked it, through the proxy): every node gets the answer and the one waiting resolves it.
+   * Only answers from local clients are passed on, so an answer never travels twice.
+   */
+  private unresolvedAnswer(ev: StanzaEvent): undefined {
+    const type = ev.stanza.attrs.type;
+    if ((type !== 'result' && type !== 'error') || ev.origin.kind !== 'c2s') return undefined;
+    this.track(this.cmd.publish(this.keys.events, JSON.stringify({ t: 'answer', node: this.name, x: serialize(ev.stanza) } satisfies RegistryEvent)));
+    return undefined;
+  }
+
+  private resolveElsewhere(x: string): void {
+    let el: Element;
+    try { el = parseFragment(x); } catch { return; }
+    const from = JID.tryParse(el.attrs.from ?? '');
+    const to = JID.tryParse(el.attrs.to ?? '');
+    if (!from || !to || !to.isDomain) return;
+    this.deps.router.route(el, { kind: 'local' }, from, to).catch((e: unknown) => this.log.error({ err: e }, 'cluster: answer routing failed'));
+  }
+
   /** Redis is unavailable: the sender learns that the stanza could not be carried. */
   private unroutable(stanza: Element, e: unknown): void {
     this.log.debug({ err: (e as Error).message, to: stanza.attrs.to }, 'cluster: cannot route a stanza to another node');
@@ -188,6 +215,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
       case 'down': this.registry.applyDown(ev.node, ev.full, ev.id); break;
       case 'sync': this.registry.applySync(ev.node, ev.entries, this.createProxy); break;
       case 'leave': this.registry.dropNode(ev.node); break;
+      case 'answer': this.resolveElsewhere(ev.x); break;
     }
   }
 

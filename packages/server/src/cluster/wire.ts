@@ -45,7 +45,10 @@ export type RegistryEvent =
   /** Every session of `node`: replaces what the others hold for it (start, Redis reconnect). */
   | { t: 'sync'; node: string; entries: SessionEntry[] }
   /** The node is gone (stopped, or found dead and reaped). */
-  | { t: 'leave'; node: string };
+  | { t: 'leave'; node: string }
+  /** An iq result/error for the server that no request on `node` was waiting for: the request
+      may have come from another node's module (router.request), which resolves it. */
+  | { t: 'answer'; node: string; x: string };
 
 export type DirectMessage =
   /** A stanza for the local session `to`; `hop` counts re-routings (loop guard). */
