@@ -186,6 +186,26 @@ describe('cluster: three nodes on Redis and PostgreSQL', () => {
     fresh.destroy(); d.destroy();
   });
 
+  it('a block made on one node is enforced by the others (their cached lists are dropped)', async (t) => {
+    if (!env) return skipOrFail(t, 'Redis or PostgreSQL not available');
+    const [n1, n2] = nodes as [TestServer, TestServer];
+    const e = track(await online(n1, 'erin', 'desk'));
+    const f = track(await online(n2, 'frank', 'pc'));
+    await converge(nodes, availableOn('erin@localhost', 'erin@localhost/desk'), 'erin available');
+    // Frank's node checks Erin's (empty) lists and caches them.
+    f.send(chat('erin@localhost/desk', 'before-block'));
+    await take(e, byId('before-block'));
+    const r = await iq(e, 'set', `<block xmlns='urn:xmpp:blocking'><item jid='frank@localhost'/></block>`);
+    assert.equal(r.attr('type'), 'result');
+    await sleep(200);
+    f.send(chat('erin@localhost/desk', 'after-block'));
+    const err = await take(f, (x) => x.attr('id') === 'after-block' && x.attr('type') === 'error', 'the blocked message bounced');
+    assert.ok(errorCondition(err));
+    await none(e, byId('after-block'), 'a message from a blocked contact');
+    await iq(e, 'set', `<unblock xmlns='urn:xmpp:blocking'/>`);
+    e.destroy(); f.destroy();
+  });
+
   it('a message for an account online nowhere is stored and delivered at its next login on another node', async (t) => {
     if (!env) return skipOrFail(t, 'Redis or PostgreSQL not available');
     const [n1, n2, n3] = nodes as [TestServer, TestServer, TestServer];

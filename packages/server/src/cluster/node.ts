@@ -77,7 +77,14 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
       await this.membership.reap(this.name, false);
     }
     this.registry.listener = this;
-    this.unhook = this.deps.hooks.on('iq/host', (ev) => this.unresolvedAnswer(ev), ANSWER_PRIORITY);
+    const unhooks = [
+      this.deps.hooks.on('iq/host', (ev) => this.unresolvedAnswer(ev), ANSWER_PRIORITY),
+      // Modules' per-account caches (privacy lists) are dropped on every node after a change.
+      this.deps.hooks.on('cache/invalidate', ({ scope, host, user, remote }) => {
+        if (!remote) this.track(this.cmd.publish(this.keys.events, JSON.stringify({ t: 'invalidate', node: this.name, scope, host, user } satisfies RegistryEvent)));
+      }),
+    ];
+    this.unhook = () => { for (const u of unhooks) u(); };
     await this.register();
     this.membership.start();
     this.started = true;
@@ -216,6 +223,10 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
       case 'sync': this.registry.applySync(ev.node, ev.entries, this.createProxy); break;
       case 'leave': this.registry.dropNode(ev.node); break;
       case 'answer': this.resolveElsewhere(ev.x); break;
+      case 'invalidate':
+        this.deps.hooks.emit('cache/invalidate', { scope: ev.scope, host: ev.host, user: ev.user, remote: true })
+          .catch((e: unknown) => this.log.error({ err: e }, 'cluster: cache/invalidate handler failed'));
+        break;
     }
   }
 

@@ -48,7 +48,9 @@ export type RegistryEvent =
   | { t: 'leave'; node: string }
   /** An iq result/error for the server that no request on `node` was waiting for: the request
       may have come from another node's module (router.request), which resolves it. */
-  | { t: 'answer'; node: string; x: string };
+  | { t: 'answer'; node: string; x: string }
+  /** A module's per-account cache entry is stale ('cache/invalidate'). */
+  | { t: 'invalidate'; node: string; scope: string; host: string; user: string };
 
 export type DirectMessage =
   /** A stanza for the local session `to`; `hop` counts re-routings (loop guard). */
