@@ -29,6 +29,9 @@ export class Membership {
   private beating = false;
   /** A re-registration failed (Redis went away again): retried at the next heartbeat. */
   rejoinPending = false;
+  /** No reaping before this time: after an outage the other nodes' liveness keys may have
+      expired while they were cut off too; they get one dead-node period to refresh them. */
+  private graceUntil = 0;
 
   constructor(private readonly deps: MembershipDeps) {}
 
@@ -41,6 +44,9 @@ export class Membership {
     this.timer = setInterval(() => { void this.beat(); }, this.deps.config.heartbeatSeconds * 1000);
     this.timer.unref();
   }
+
+  /** Redis is back after an outage (see graceUntil). */
+  recovered(): void { this.graceUntil = Date.now() + this.deps.config.deadAfterSeconds * 1000; }
 
   stop(): void { if (this.timer) clearInterval(this.timer); this.timer = undefined; }
 
@@ -57,7 +63,7 @@ export class Membership {
       }
       await this.refreshAlive();
       const members = (await this.cmd.hkeys(this.keys.nodes)).filter((n) => n !== this.me);
-      if (!members.length) return;
+      if (!members.length || Date.now() < this.graceUntil) return;
       const alive = await this.cmd.pipeline(members.map((n) => ['exists', this.keys.alive(n)])).exec();
       for (let i = 0; i < members.length; i++) {
         const [err, n] = alive?.[i] ?? [];

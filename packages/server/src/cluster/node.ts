@@ -57,7 +57,7 @@ export class ClusterNode implements RemoteLink, LocalSessionListener {
     this.registry = deps.registry;
     this.link = new RedisLink(deps.config, this.name, this.log, {
       onMessage: (ch, msg) => this.onMessage(ch, msg),
-      onRecovered: () => this.track(this.rejoin('Redis reconnected')),
+      onRecovered: () => { this.membership.recovered(); this.track(this.rejoin('Redis reconnected')); },
     });
     this.membership = new Membership({ node: this, config: deps.config, log: this.log, registry: this.registry,
       announceClosed: (e, why) => this.announceClosed(e, why) });
