@@ -10,6 +10,7 @@ import { validateConfig } from '@magpie/server/config/load';
 import { createLogger } from '@magpie/server/log/logger';
 import type { Config } from '@magpie/server/config/schema';
 import type { MagpieModule } from '@magpie/server/modules/module';
+import { clusterMode, clusterOverrides } from './cluster-mode.js';
 
 export interface TestServer {
   server: MagpieServer;
@@ -38,6 +39,10 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
     log: { level: (process.env.MAGPIE_TEST_LOG ?? 'silent') },
     ...overrides,
   };
+  // MAGPIE_TEST_CLUSTER=1: a one-node cluster on PostgreSQL and Redis (cluster-mode.ts), unless
+  // the test chose its storage or cluster settings itself.
+  const cluster = clusterMode() && !('storage' in overrides) && !('cluster' in overrides) ? await clusterOverrides(dir) : undefined;
+  if (cluster) Object.assign(raw, cluster.overrides);
   const config = validateConfig(raw);
   const server = new MagpieServer(config, { logger: createLogger({ ...config.log, destination: 'stderr' }), extraModules: opts.modules });
   await server.start();
@@ -50,7 +55,7 @@ export async function startTestServer(overrides: DeepPartial<Config> & Record<st
     wsUrl: hasListener('http') ? `ws://127.0.0.1:${server.port('http')}${config.http.websocketPath}` : '',
     wssUrl: hasListener('https') ? `wss://127.0.0.1:${server.port('https')}${config.http.websocketPath}` : '',
     addUser: (user, password, domain) => server.accounts.create(domain ?? config.hosts[0]!.domain, user, password),
-    stop: async (keepData = false) => { await server.stop(); if (!keepData) rmSync(dir, { recursive: true, force: true }); },
+    stop: async (keepData = false) => { await server.stop(); if (!keepData) { rmSync(dir, { recursive: true, force: true }); await cluster?.cleanup(); } },
   };
 }
 

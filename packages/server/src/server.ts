@@ -29,12 +29,15 @@ import { Metrics } from './modules/metrics.js';
 import { ModuleLoader } from './modules/loader.js';
 import { builtinModules } from './modules/index.js';
 import type { MagpieModule } from './modules/module.js';
+import { createCluster, type ClusterNode } from './cluster/index.js';
 
 export interface StartOptions { logger?: Logger; storage?: Storage; extraModules?: MagpieModule[] }
 
 export class MagpieServer implements ServerCore {
   readonly hooks = new HookBus();
-  readonly sessions: SessionRegistry = new LocalSessionRegistry();
+  readonly sessions: SessionRegistry;
+  /** Cluster mode (config `cluster`): this node's link to the others. */
+  readonly cluster: ClusterNode | undefined;
   readonly router: Router;
   readonly throttle: AuthThrottle;
   readonly disco = new DiscoRegistry();
@@ -58,12 +61,14 @@ export class MagpieServer implements ServerCore {
   constructor(readonly config: Config, opts: StartOptions = {}) {
     this.log = opts.logger ?? createLogger(config.log);
     this.hosts = new Map(config.hosts.map((h) => [h.domain, h]));
+    this.sessions = new LocalSessionRegistry();
     this.router = new Router({ hooks: this.hooks, log: this.log.child({ component: 'router' }), isLocalHost: (d) => this.isLocalHost(d) });
     this.throttle = new AuthThrottle(config.limits);
     this.components = new ComponentRouter({ components: config.components, hooks: this.hooks, router: this.router, log: this.log,
       metrics: this.metrics, disco: this.disco, hosts: config.hosts.map((h) => h.domain) });
     if (opts.storage) { this.storage = opts.storage; this.ownsStorage = false; }
     this.extraModules = opts.extraModules ?? [];
+    if (config.cluster.enabled) ({ node: this.cluster, registry: this.sessions } = createCluster(config.cluster, this));
   }
   private extraModules: MagpieModule[];
 
@@ -106,6 +111,8 @@ export class MagpieServer implements ServerCore {
     await this.components.init();
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
     const loaded = await this.modules.loadAll();
+    // Before any listener: a client must never bind before this node knows the others' sessions.
+    if (this.cluster) await this.cluster.start(this.storage.kind);
     const bosh = this.boshService();
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
@@ -196,6 +203,7 @@ export class MagpieServer implements ServerCore {
     for (const s of this.streams) s.transport.destroy();
     if (this.sweeper) clearInterval(this.sweeper);
     await this.modules?.unloadAll();
+    await this.cluster?.stop();
     if (this.ownsStorage) await this.storage?.close();
     this.log.info('Magpie stopped');
     this.log.flush?.();

@@ -35,6 +35,9 @@ export function validateConfig(raw: unknown): Config {
     } catch (e) { problems.push(`hosts.${i}.domain: not a valid domain (${(e as Error).message})`); }
   });
   checkComponents(cfg, seen, problems);
+  if (cfg.cluster.enabled && cfg.storage.type !== 'postgres') {
+    problems.push(`cluster.enabled: cluster mode needs storage.type 'postgres' (every node shares one database); '${cfg.storage.type}' is local to one node`);
+  }
   const ports = new Set<string>();
   cfg.listeners.forEach((l, i) => {
     const k = `${l.address}:${l.port}`;

@@ -4,6 +4,7 @@
 
 import { z } from 'zod';
 import { S2SSchema } from './s2s-schema.js';
+import { ClusterSchema } from './cluster-schema.js';
 
 const port = z.number().int().min(0).max(65535);
 const duration = z.number().int().positive(); // seconds
@@ -134,6 +135,8 @@ export const ConfigSchema = z.object({
   limits: LimitsSchema.prefault({}),
   /** Server-to-server federation (config/s2s-schema.ts). */
   s2s: S2SSchema.prefault({}),
+  /** Cluster mode: sessions and routing across nodes on Redis (config/cluster-schema.ts). */
+  cluster: ClusterSchema.prefault({}),
   /** What happens when a client binds a resource that is already online (RFC 6120 §7.7.2.2). */
   resourceConflict: z.enum(['kick-old', 'reject-new', 'rename']).default('kick-old'),
   /** Feature modules to load, and their options by module name. */

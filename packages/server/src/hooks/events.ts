@@ -53,6 +53,9 @@ export interface DeliveredEvent {
 }
 /** A connection accepted on an s2s listener; the federation module claims it (else it is closed). */
 export interface ServerConnectionEvent { transport: Transport; listener: 's2s' | 's2s-tls' }
+/** Per-account state a module caches changed (`scope` names the cache); `remote` when the change
+    was made on another cluster node (the cluster passes local ones on to the other nodes). */
+export interface CacheInvalidateEvent { scope: string; host: string; user: string; remote?: boolean }
 
 type Kind = 'message' | 'presence' | 'iq';
 type ToType = 'host' | 'bare' | 'full';
@@ -89,6 +92,8 @@ export interface EventMap extends
   'account/created': AccountEvent;
   'account/deleted': AccountEvent;
   'connection/s2s': ServerConnectionEvent;
+  /** A notification (handlers return undefined): drop cached state of the account. */
+  'cache/invalidate': CacheInvalidateEvent;
   'server/started': Record<string, never>;
   'server/stopping': Record<string, never>;
 }
@@ -104,7 +109,7 @@ const FIXED: Record<FixedEvent, true> = {
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
   'session/closed': true, 'session/undelivered': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
-  'connection/s2s': true,
+  'connection/s2s': true, 'cache/invalidate': true,
 };
 
 export function isKnownEvent(name: string): name is EventName {

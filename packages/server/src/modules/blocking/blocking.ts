@@ -68,6 +68,8 @@ export default defineModule({
     api.discoFeature(NS_BLOCKING);
     installFilters(api as ModuleApi<unknown>, model);
     api.hook('account/deleted', ({ host, username }) => { model.forget(host, username); });
+    // Lists cached on other cluster nodes are dropped when they change here (and vice versa).
+    api.hook('cache/invalidate', ({ scope, host, user, remote }) => { if (scope === 'privacy' && remote) model.forget(host, user); });
 
     const push = (bare: string, payload: Element): void => {
       for (const s of api.sessions.resources(bare)) {
@@ -78,6 +80,7 @@ export default defineModule({
 
     // Pushes follow the stored change, whichever protocol made it (XEP-0191 §3.3-§3.5).
     model.onChange(async (c) => {
+      await api.fire('cache/invalidate', { scope: 'privacy', host: c.host, user: c.user });
       const before = model.blocklist(c.before), after = model.blocklist(c.after);
       const bare = `${c.user}@${c.host}`;
       if (c.unblockAll) push(bare, xml('unblock', NS_BLOCKING));
