@@ -17,7 +17,10 @@ export class Upload {
   /** Largest file the service accepts, when it says (disco x-data max-file-size). */
   maxSize: number | undefined;
 
-  constructor(private readonly client: Client, private readonly fetchFn?: typeof fetch) {}
+  /** The fetch used for the PUT (default the global one). */
+  fetchFn: typeof fetch | undefined;
+
+  constructor(private readonly client: Client) {}
 
   async findService(): Promise<string | undefined> {
     if (this.service) return this.service;
