@@ -14,6 +14,7 @@ import { roster } from '@magpie/client/plugins/roster';
 import { pep } from '@magpie/client/plugins/pep';
 import { mam } from '@magpie/client/plugins/mam';
 import { blocking } from '@magpie/client/plugins/blocking';
+import { muc } from '@magpie/client/plugins/muc';
 import { skipOrFail } from '../support/server.js';
 import { prosodyInstalled, selfSigned, startProsody, type ProsodyPeer } from '../s2s/prosody-peer.js';
 import { sleep, waitEvent } from './helpers.js';
@@ -38,7 +39,8 @@ describe('client against Prosody', () => {
     if (!prosodyInstalled()) return;
     certDir = mkdtempSync(join(tmpdir(), 'magpie-client-prosody-'));
     const { cert, key } = selfSigned(certDir, DOMAIN);
-    p = await startProsody({ domain: DOMAIN, cert, key, secureAuth: false, routes: {}, modules: ['smacks', 'carbons', 'blocklist', 'pep', 'bookmarks', 'mam'] });
+    p = await startProsody({ domain: DOMAIN, cert, key, secureAuth: false, routes: {}, modules: ['smacks', 'carbons', 'blocklist', 'pep', 'bookmarks', 'mam'],
+      extraConfig: `Component ${JSON.stringify('conference.' + DOMAIN)} "muc"\n  modules_enabled = { "muc_mam" }\n` });
     p.register('romeo', 'pw');
     p.register('juliet', 'pw');
   });
@@ -95,6 +97,36 @@ describe('client against Prosody', () => {
     assert.equal(info.resumed, true);
     assert.equal(info.jid, jid);
     await c.stop();
+  });
+
+  it('MUC (XEP-0045): join, occupants, groupchat messages, subject, leave', async (t) => {
+    if (!p) { skipOrFail(t, 'prosody is not installed'); return; }
+    const romeo = mk('romeo', { resource: 'muc' });
+    const juliet = mk('juliet', { resource: 'muc' });
+    await romeo.start(); await juliet.start();
+    const [rm, jm] = [romeo.use(muc), juliet.use(muc)];
+    const room = `verona@conference.${DOMAIN}`;
+    const r = await rm.join(room, 'Romeo');
+    assert.equal(r.joined, true);
+    await jm.join(room, 'Juliet');
+    await until(() => r.occupants.has('Juliet') && jm.rooms.get(room)!.occupants.has('Romeo'), 'occupants');
+    assert.equal(r.occupants.get('Romeo')!.affiliation, 'owner', 'the creator owns the room');
+    const heard = waitEvent<{ nick: string; body: string }>('groupchat', (done) => jm.on('message', (m) => { if (!m.delayed) done(m); }));
+    rm.send(room, 'Hello, Verona');
+    const m = await heard;
+    assert.deepEqual([m.nick, m.body], ['Romeo', 'Hello, Verona']);
+    const subj = waitEvent<{ subject: string; nick: string }>('subject', (done) => jm.on('subject', (s) => { if (s.subject) done(s); }));
+    rm.setSubject(room, 'Two households');
+    assert.equal((await subj).subject, 'Two households');
+    const gone = waitEvent('left', (done) => jm.on('occupant', ({ occupant, left }) => { if (left && occupant.nick === 'Romeo') done(null); }));
+    rm.leave(room);
+    await gone;
+    await until(() => !rm.rooms.has(room), 'romeo left');
+    // A nick already taken is a typed conflict.
+    const third = mk('romeo', { resource: 'muc2' });
+    await third.start();
+    await assert.rejects(third.use(muc).join(room, 'Juliet'), (e: unknown) => (e as { condition?: string }).condition === 'conflict');
+    await romeo.stop(); await juliet.stop(); await third.stop();
   });
 
   it('PEP bookmarks (XEP-0402), MAM paging (XEP-0313) and blocking (XEP-0191)', async (t) => {

@@ -1,6 +1,8 @@
 // Multi-User Chat (XEP-0045 v1.35): join (§7.2: presence to room/nick with <x/>, optional
 // password and history limits; joined when our own presence comes back with status 110), leave
-// (§7.14), groupchat messages (§7.4), subject (§8.1), and the occupant list kept from presence.
+// (§7.14), groupchat messages (§7.4), subject (§8.1), the occupant list kept from presence, and
+// instant rooms (§10.1.2: a room we just created, status 201, stays locked until its owner accepts
+// the default configuration).
 
 import { xml, type Element } from '@magpie/core/xml/element';
 import { JID } from '@magpie/core/jid/jid';
@@ -12,6 +14,7 @@ import { newId } from '../iq.js';
 
 export const NS_MUC = 'http://jabber.org/protocol/muc';
 export const NS_MUC_USER = 'http://jabber.org/protocol/muc#user';
+export const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
 
 export interface Occupant { nick: string; jid: string | undefined; affiliation: string; role: string; show: string | undefined; status: string | undefined }
 export interface Room { jid: string; nick: string; joined: boolean; subject: string | undefined; occupants: Map<string, Occupant> }
@@ -41,7 +44,7 @@ export class Muc extends Emitter<MucEvents> {
   }
 
   /** Join and wait for our own presence (status 110) or an error. */
-  async join(room: string, nick: string, o: { password?: string; maxHistory?: number; timeout?: number } = {}): Promise<Room> {
+  async join(room: string, nick: string, o: { password?: string; maxHistory?: number; timeout?: number; instant?: boolean } = {}): Promise<Room> {
     const jid = JID.parse(room).bareString();
     const r: Room = { jid, nick, joined: false, subject: undefined, occupants: new Map() };
     this.rooms.set(jid, r);
@@ -51,11 +54,16 @@ export class Muc extends Emitter<MucEvents> {
         const from = JID.tryParse(p.attr('from'));
         if (!from || from.bareString() !== jid) return;
         if (p.attr('type') === 'error') { clearTimeout(timer); off(); this.rooms.delete(jid); reject(XmppError.fromStanza(p)); return; }
-        if (isSelf(p)) { clearTimeout(timer); off(); resolve(r); }
+        if (isSelf(p)) { clearTimeout(timer); off(); resolve(r); created = hasStatus(p, '201'); }
       });
     });
+    let created = false;
     this.sendJoin(jid, nick, o.password, o.maxHistory);
-    return done;
+    await done;
+    if (created && o.instant !== false) {
+      await this.client.iq('set', jid, xml('query', NS_MUC_OWNER, {}, xml('x', NS.DATA_FORMS, { type: 'submit' })));
+    }
+    return r;
   }
 
   leave(room: string, status?: string): void {
@@ -117,8 +125,9 @@ export class Muc extends Emitter<MucEvents> {
   }
 }
 
-function isSelf(p: Element): boolean {
-  return (p.getChild('x', NS_MUC_USER)?.getChildren('status', NS_MUC_USER) ?? []).some((s) => s.attr('code') === '110');
+function hasStatus(p: Element, code: string): boolean {
+  return (p.getChild('x', NS_MUC_USER)?.getChildren('status', NS_MUC_USER) ?? []).some((s) => s.attr('code') === code);
 }
+const isSelf = (p: Element): boolean => hasStatus(p, '110');
 
 export const muc = (client: Client): Muc => new Muc(client);
