@@ -140,6 +140,13 @@ describe('client against Prosody', () => {
     assert.deepEqual(list.map((b) => [b.jid, b.name, b.autojoin, b.nick]), [[`room@conference.${DOMAIN}`, 'The Room', true, 'romeo']]);
     await bm.removeBookmark(`room@conference.${DOMAIN}`);
     assert.deepEqual(await bm.bookmarks(), []);
+    // XEP-0084: publish an avatar, and a contact reads metadata then data (checked by SHA-1 id).
+    const png = new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10, 1, 2, 3, 4, 5]);
+    const avatarId = await bm.publishAvatar(png, 'image/png', { width: 1, height: 1 });
+    assert.match(avatarId, /^[0-9a-f]{40}$/);
+    const meta = await juliet.use(pep).avatarMetadata(`romeo@${DOMAIN}`);
+    assert.deepEqual([meta?.id, meta?.type, meta?.bytes], [avatarId, 'image/png', png.length]);
+    assert.deepEqual(await juliet.use(pep).avatarData(`romeo@${DOMAIN}`, avatarId), png);
 
     const jm = juliet.use(messages);
     for (let i = 0; i < 5; i++) jm.send(`romeo@${DOMAIN}`, `line ${i}`);
