@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { AuthError, ConnectionError, TcpTransport, TimeoutError, XmppError, xml, type Client } from '@magpie/client/node';
+import { WebSocket, WebSocketServer } from 'ws';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, type Via } from './helpers.js';
 
@@ -110,6 +111,33 @@ describe('client login', () => {
     assert.ok(Date.now() - t0 >= 290);
     assert.equal(c.status, 'online', 'a timeout does not end the session');
     await c.stop(); await quiet.stop();
+  });
+
+  it('a server that cannot prove it knows the password (forged SCRAM signature) fails hard', async () => {
+    // A WebSocket man in the middle that relays to Magpie but rewrites the server signature.
+    const mitm = new WebSocketServer({ port: 0, host: '127.0.0.1', handleProtocols: () => 'xmpp' });
+    mitm.on('connection', (down) => {
+      const up = new WebSocket(ts.wsUrl, 'xmpp');
+      const pending: string[] = [];
+      up.on('open', () => { for (const m of pending.splice(0)) up.send(m); });
+      down.on('message', (d) => { if (up.readyState === up.OPEN) up.send(d.toString()); else pending.push(d.toString()); });
+      up.on('message', (d) => {
+        let text = d.toString();
+        const m = /<success xmlns="urn:ietf:params:xml:ns:xmpp-sasl">([^<]+)<\/success>/.exec(text);
+        if (m) text = text.replace(m[1]!, Buffer.from('v=' + Buffer.alloc(64, 7).toString('base64')).toString('base64'));
+        down.send(text);
+      });
+      up.on('close', () => down.close()); down.on('close', () => up.close());
+    });
+    await new Promise((r) => mitm.once('listening', r));
+    try {
+      const c = mk(ts, 'alice', 'ws', { service: `ws://127.0.0.1:${(mitm.address() as { port: number }).port}` });
+      let bound = false;
+      c.on('output', (el) => { if (el.getChild('bind', 'urn:ietf:params:xml:ns:xmpp-bind')) bound = true; });
+      await assert.rejects(c.start(), (e: unknown) => e instanceof AuthError && e.condition === 'server-verification');
+      assert.equal(bound, false, 'nothing is sent after the failed verification');
+      assert.equal(c.status, 'offline');
+    } finally { mitm.close(); }
   });
 
   it('connection refused is a ConnectionError', async () => {

@@ -64,6 +64,25 @@ describe('client reliability', () => {
     });
   }
 
+  it('a stream error is typed; conflict (replaced by a new login) stops the client instead of fighting back', async () => {
+    const first = clientFor(ts, 'dave', 'starttls', { resource: 'same' });
+    const second = clientFor(ts, 'dave', 'ws', { resource: 'same' });
+    clients.push(first, second);
+    await first.start();
+    const errs: string[] = [];
+    first.on('stream-error', (e) => errs.push(e.condition));
+    const offline = waitEvent<Error | undefined>('offline', (done) => first.once('offline', done));
+    await second.start();
+    const err = await offline;
+    assert.deepEqual(errs, ['conflict']);
+    assert.equal((err as { condition?: string }).condition, 'conflict');
+    assert.equal(first.status, 'offline');
+    await sleep(300);
+    assert.equal(first.status, 'offline', 'no reconnection loop');
+    assert.equal(second.status, 'online');
+    await second.stop();
+  });
+
   it('falls back to a new session when resumption fails, resending unacknowledged messages', async () => {
     const carol = clientFor(ts, 'carol', 'starttls', { resource: 'c', reconnect: { initial: 50, max: 50 }, sm: { ackEvery: 1000 } });
     const dave = clientFor(ts, 'dave', 'starttls', { resource: 'd' });
