@@ -136,6 +136,8 @@ export class Client extends Emitter<ClientEvents> {
   start(): Promise<string> {
     if (this.connecting) return this.connecting;
     if (this._status === 'online') return Promise.resolve(this._jid!.toString());
+    // start() during 'reconnecting' replaces the pending attempt instead of racing it.
+    clearTimeout(this.reconnectTimer);
     this.wanted = true;
     this.attempt = 0;
     this.setStatus('connecting');
