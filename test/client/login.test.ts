@@ -50,6 +50,16 @@ describe('client login', () => {
     assert.equal(mechs.ws, 'SCRAM-SHA-512');
   });
 
+  it('SCRAM-PLUS binds with tls-server-end-point on TLS 1.2 (no tls-exporter there)', async () => {
+    const c = mk(ts, 'bob', 'tls', { tls: { rejectUnauthorized: false, maxVersion: 'TLSv1.2' } });
+    let auth = '';
+    c.on('output', (el) => { if (el.name === 'auth') auth = el.text(); });
+    await c.start();
+    // GS2 header "p=tls-server-end-point,," at the start of the client-first message.
+    assert.match(Buffer.from(auth, 'base64').toString(), /^p=tls-server-end-point,,n=bob,/);
+    await c.stop();
+  });
+
   it('each SCRAM variant the allow-list picks works, -PLUS included', async () => {
     for (const m of ['SCRAM-SHA-1', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-256-PLUS', 'PLAIN']) {
       const c = mk(ts, 'bob', 'tls', { mechanisms: [m] });

@@ -4,6 +4,7 @@
 // a whole server restart with the outgoing queue flushed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { nodeConnector, xml, type Client, type OnlineInfo, type Status } from '@magpie/client/node';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { clientFor, nextMessage, sleep, waitEvent, type Via } from './helpers.js';
@@ -63,6 +64,37 @@ describe('client reliability', () => {
       await alice.stop(); await bob.stop();
     });
   }
+
+  it('keepalive detects a silent dead connection (no FIN, no data) and resumes on a new one', async () => {
+    // A TCP relay whose existing connections can be frozen: bytes stop flowing both ways, as
+    // when a NAT forgets the mapping; only the keepalive probe can notice.
+    const frozen = new Set<net.Socket>();
+    const live: net.Socket[] = [];
+    const relay = net.createServer((down) => {
+      const up = net.connect(ts.port, '127.0.0.1');
+      live.push(down);
+      down.on('data', (d) => { if (!frozen.has(down)) up.write(d); });
+      up.on('data', (d) => { if (!frozen.has(down)) down.write(d); });
+      const end = (): void => { up.destroy(); down.destroy(); };
+      down.on('close', end); up.on('close', end); down.on('error', end); up.on('error', end);
+    });
+    await new Promise<void>((r) => relay.listen(0, '127.0.0.1', r));
+    const port = (relay.address() as net.AddressInfo).port;
+    try {
+      const c = clientFor(ts, 'carol', 'starttls', { service: `xmpp://127.0.0.1:${port}`, resource: 'ka', keepalive: 1, reconnect: { initial: 50, max: 50 } });
+      clients.push(c);
+      const jid = await c.start();
+      const resumed = onlineOnce(c);
+      const t0 = Date.now();
+      for (const s of live) frozen.add(s);
+      const info = await resumed;
+      assert.equal(info.resumed, true);
+      assert.equal(info.jid, jid);
+      const took = Date.now() - t0;
+      assert.ok(took >= 1000 && took < 10000, `detected after ${took} ms`);
+      await c.stop();
+    } finally { relay.close(); for (const s of live) s.destroy(); }
+  });
 
   it('a stream error is typed; conflict (replaced by a new login) stops the client instead of fighting back', async () => {
     const first = clientFor(ts, 'dave', 'starttls', { resource: 'same' });
