@@ -33,6 +33,8 @@ export interface ProsodyOptions {
   modules?: string[];
   /** A fixed s2s port (when the peer must know it before this Prosody starts). */
   s2sPort?: number;
+  /** Lua appended to the config (e.g. a MUC Component for the client tests). */
+  extraConfig?: string;
 }
 
 export interface ProsodyPeer { dir: string; c2sPort: number; s2sPort: number; domain: string; log(): string; register(user: string, pw: string): void; stop(): Promise<void> }
@@ -69,7 +71,7 @@ ssl = ${ssl}
 test_static_routes = { ${routes} }
 VirtualHost ${lua(o.domain)}
   ssl = ${ssl}
-`);
+${o.extraConfig ?? ''}`);
   const proc: ChildProcess = spawn(PROSODY, ['-F', '--config', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   proc.stdout!.on('data', (d) => { out += d; }); proc.stderr!.on('data', (d) => { out += d; });

@@ -14,6 +14,7 @@
 
 import type { ParserLimits } from './parser.js';
 import { XmlError } from './parser-lex.js';
+import { utf8ByteLength } from './utf8.js';
 
 // Kinds of unfinished token.
 export const P_NONE = 0;
@@ -72,7 +73,7 @@ export abstract class TokenBuffer {
       this.pend.push(s);
       this.pendLen += s.length;
       if (this.region !== R_NONE) {
-        this.regionBytes += ascii ? s.length : Buffer.byteLength(s);
+        this.regionBytes += ascii ? s.length : utf8ByteLength(s);
         this.checkRegion();
       }
       return undefined;
@@ -89,7 +90,7 @@ export abstract class TokenBuffer {
   protected countTo(i: number): void {
     const a = this.counted;
     if (i <= a) return;
-    this.regionBytes += this.ascii && a >= this.carryLen ? i - a : Buffer.byteLength(this.data.slice(a, i));
+    this.regionBytes += this.ascii && a >= this.carryLen ? i - a : utf8ByteLength(this.data.slice(a, i));
     this.counted = i;
   }
 

@@ -12,10 +12,9 @@
 // Layers: parser-lex (characters, names, references), parser-ns (namespaces), parser-buffer
 // (carry-over, byte limits), parser-markup (tokens, tree), and here decoding and callbacks.
 
-import { isAscii } from 'node:buffer';
-import { TextDecoder } from 'node:util';
 import type { StreamErrorCondition } from '../protocol/errors.js';
 import { Element } from './element.js';
+import { utf8ByteLength } from './utf8.js';
 import { INVALID_BMP_CHAR, INVALID_CHAR, XmlError, nwf } from './parser-lex.js';
 import type { ResolvedTag } from './parser-ns.js';
 import { CLOSED, MarkupParser, PROLOG } from './parser-markup.js';
@@ -65,7 +64,7 @@ export interface ParserHandler {
 export class StreamParser extends MarkupParser {
   private dead = false;
   private inHandler = false;
-  private decoder: TextDecoder | undefined;
+  private decoder: InstanceType<typeof TextDecoder> | undefined;
   /** A string chunk may end between the halves of a surrogate pair. */
   protected highSurrogate = '';
 
@@ -76,7 +75,7 @@ export class StreamParser extends MarkupParser {
   /** Bytes buffered waiting for the end of a token. */
   get bufferedBytes(): number {
     let n = 0;
-    for (const p of this.pend) n += Buffer.byteLength(p);
+    for (const p of this.pend) n += utf8ByteLength(p);
     return n;
   }
 
@@ -139,7 +138,7 @@ export class StreamParser extends MarkupParser {
       const last = s.charCodeAt(s.length - 1);
       if (last >= 0xD800 && last <= 0xDBFF) { this.highSurrogate = s.slice(-1); s = s.slice(0, -1); }
       if (this.atStart && s.charCodeAt(0) === 0xFEFF) s = s.slice(1);
-      ascii = Buffer.byteLength(s) === s.length;
+      ascii = utf8ByteLength(s) === s.length;
     } else {
       // The decoder strips a UTF-8 BOM at the start of its stream; UTF-16/32 input either fails to
       // decode (FE FF / FF FE) or yields NULs, which are reported below as unsupported-encoding.
@@ -149,7 +148,8 @@ export class StreamParser extends MarkupParser {
       } catch {
         throw new XmlError('unsupported-encoding', 'invalid UTF-8');
       }
-      ascii = isAscii(chunk);
+      // All-ASCII decoded text (bytes held for an unfinished character make it non-ASCII).
+      ascii = utf8ByteLength(s) === s.length;
     }
     const m = (typeof chunk === 'string' ? INVALID_CHAR : INVALID_BMP_CHAR).exec(s);
     // Parse what precedes a forbidden character first, so earlier stanzas are still delivered.
