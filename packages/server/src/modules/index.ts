@@ -22,6 +22,7 @@ import carbons from './carbons/carbons.js';
 import csi from './csi/csi.js';
 import push from './push/push.js';
 import federation from './federation/federation.js';
+import webClient from './web-client/web-client.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -47,5 +48,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     csi,
     push,
     federation,
+    webClient,
   ] as MagpieModule[];
 }
