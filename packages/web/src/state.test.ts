@@ -38,9 +38,17 @@ describe('web client state', () => {
     assert.equal(s.conversations['bob@x']!.peerState, undefined);
   });
 
-  it('keeps presence on roster reloads and ignores presence of strangers', () => {
+  it('presence that arrives before the roster is applied when the roster comes', () => {
+    const s = run({ type: 'presence', jid: 'bob@x', show: 'dnd', status: 'busy' }, { type: 'roster', items: [bob] });
+    assert.deepEqual([s.contacts['bob@x']!.show, s.contacts['bob@x']!.status], ['dnd', 'busy']);
+    const t = run({ type: 'presence', jid: 'bob@x', show: 'away', status: undefined }, { type: 'roster-item', item: bob });
+    assert.equal(t.contacts['bob@x']!.show, 'away');
+  });
+
+  it('keeps presence on roster reloads and does not list strangers for their presence', () => {
     let s = run({ type: 'roster', items: [bob] }, { type: 'presence', jid: 'bob@x', show: 'away', status: 'lunch' }, { type: 'presence', jid: 'eve@x', show: 'available', status: undefined });
     assert.equal(s.contacts['eve@x'], undefined);
+    assert.deepEqual(contactList(s).map((c) => c.jid), ['bob@x']);
     s = reduce(s, { type: 'roster', items: [{ ...bob, name: 'Robert' }] });
     assert.deepEqual([s.contacts['bob@x']!.show, s.contacts['bob@x']!.status, s.contacts['bob@x']!.name], ['away', 'lunch', 'Robert']);
     s = reduce(s, { type: 'roster-removed', jid: 'bob@x' });

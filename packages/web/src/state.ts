@@ -61,6 +61,9 @@ export interface State {
   me: string | undefined;
   own: { show: OwnShow; status: string };
   contacts: Record<string, Contact>;
+  /** Presence by bare JID, also for JIDs not (yet) in the roster: after login, presence and the
+      roster result race, and presence that arrived first must not be lost. */
+  presences: Record<string, { show: Show; status: string | undefined }>;
   /** Bare JIDs asking to see our presence. */
   requests: string[];
   conversations: Record<string, Conversation>;
@@ -73,7 +76,7 @@ export interface State {
 
 export const initialState: State = {
   status: 'offline', attempt: 0, me: undefined, own: { show: 'available', status: '' },
-  contacts: {}, requests: [], conversations: {}, rooms: {}, blocked: [], active: undefined, notice: undefined,
+  contacts: {}, presences: {}, requests: [], conversations: {}, rooms: {}, blocked: [], active: undefined, notice: undefined,
 };
 
 export type Action =
@@ -122,22 +125,23 @@ export function reduce(s: State, a: Action): State {
     case 'online': return { ...s, me: a.jid, notice: undefined };
     case 'roster': {
       const contacts: Record<string, Contact> = {};
-      for (const i of a.items) contacts[i.jid] = { ...i, show: s.contacts[i.jid]?.show ?? 'offline', status: s.contacts[i.jid]?.status };
+      for (const i of a.items) contacts[i.jid] = { ...i, show: s.presences[i.jid]?.show ?? 'offline', status: s.presences[i.jid]?.status };
       return { ...s, contacts };
     }
     case 'roster-item': {
-      const old = s.contacts[a.item.jid];
-      return { ...s, contacts: { ...s.contacts, [a.item.jid]: { ...a.item, show: old?.show ?? 'offline', status: old?.status } } };
+      const p = s.presences[a.item.jid];
+      return { ...s, contacts: { ...s.contacts, [a.item.jid]: { ...a.item, show: p?.show ?? 'offline', status: p?.status } } };
     }
     case 'roster-removed': {
       const { [a.jid]: _gone, ...rest } = s.contacts;
       return { ...s, contacts: rest };
     }
     case 'presence': {
+      const presences = { ...s.presences, [a.jid]: { show: a.show, status: a.status } };
       const c = s.contacts[a.jid];
-      // Presence from someone not in the roster (a directed presence) is not shown.
-      if (!c) return s;
-      return { ...s, contacts: { ...s.contacts, [a.jid]: { ...c, show: a.show, status: a.status } } };
+      // Presence from someone not in the roster is kept but not listed.
+      if (!c) return { ...s, presences };
+      return { ...s, presences, contacts: { ...s.contacts, [a.jid]: { ...c, show: a.show, status: a.status } } };
     }
     case 'request': return s.requests.includes(a.jid) ? s : { ...s, requests: [...s.requests, a.jid] };
     case 'request-done': return { ...s, requests: s.requests.filter((j) => j !== a.jid) };
@@ -230,7 +234,7 @@ export function contactList(s: State): ContactEntry[] {
   }
   for (const conv of Object.values(s.conversations)) {
     if (out.has(conv.jid) || conv.lines.length === 0) continue;
-    out.set(conv.jid, { jid: conv.jid, label: conv.jid, show: 'offline', status: undefined, unread: conv.unread, blocked: s.blocked.includes(conv.jid), stranger: true, pending: false });
+    out.set(conv.jid, { jid: conv.jid, label: conv.jid, show: s.presences[conv.jid]?.show ?? 'offline', status: s.presences[conv.jid]?.status, unread: conv.unread, blocked: s.blocked.includes(conv.jid), stranger: true, pending: false });
   }
   return [...out.values()].sort((a, b) => SHOW_RANK[a.show] - SHOW_RANK[b.show] || a.label.localeCompare(b.label));
 }

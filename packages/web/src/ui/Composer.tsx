@@ -12,6 +12,13 @@ interface Props {
   onChatState?: (state: OutState) => void;
 }
 
+// A paperclip drawn inline: emoji fonts are missing on many systems.
+const Clip = () => (
+  <svg width="18" height="18" viewBox="0 0 24 24" aria-hidden="true" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round">
+    <path d="M21 11.5l-8.5 8.5a5 5 0 0 1-7-7L14 4.5a3.5 3.5 0 0 1 5 5L10.5 18a2 2 0 0 1-3-3L15 7.5" />
+  </svg>
+);
+
 export function Composer({ label, disabled, onSend, onFile, onChatState }: Props) {
   const [text, setText] = useState('');
   const [uploading, setUploading] = useState(false);
@@ -48,7 +55,7 @@ export function Composer({ label, disabled, onSend, onFile, onChatState }: Props
       <div class="row">
         <input ref={fileInput} id="composer-file" class="sr" type="file" accept="image/*" onChange={pick} disabled={disabled || uploading} />
         <button type="button" class="secondary" aria-label="Send an image" title="Send an image" disabled={disabled || uploading}
-          onClick={() => fileInput.current?.click()}>{uploading ? '…' : '📎'}</button>
+          onClick={() => fileInput.current?.click()}>{uploading ? '…' : <Clip />}</button>
         <label class="sr" for="composer-text">{label}</label>
         <input id="composer-text" type="text" autoComplete="off" placeholder={disabled ? 'Unblock to write' : 'Write a message'} value={text} disabled={disabled}
           onInput={(e) => { const v = (e.target as HTMLInputElement).value; setText(v); typing.current?.input(v); }} />
