@@ -96,6 +96,7 @@ describe('web client served by the server (modules/web-client)', { timeout: 120_
     const post = await fetch(base + '/', { method: 'POST', body: 'x' });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
+    assert.equal((await fetch(base + '/nothing-here', { method: 'POST', body: 'x' })).status, 404);
   });
 
   it('a configured root is served; a root without a build answers 503; the module can be disabled', async () => {
@@ -111,6 +112,7 @@ describe('web client served by the server (modules/web-client)', { timeout: 120_
       assert.equal(await (await fetch(u(custom, '/'))).text(), '<!doctype html><title>custom</title>');
       assert.equal((await fetch(u(custom, '/assets/x-ABCDEFGH.js'))).headers.get('cache-control'), 'public, max-age=31536000, immutable');
       assert.equal((await fetch(u(empty, '/'))).status, 503);
+      assert.equal((await fetch(u(empty, '/assets/app-ABCDEFGH.js'))).status, 404);
       assert.equal((await fetch(u(off, '/'))).status, 404);
       assert.equal((await fetch(u(off, '/.well-known/host-meta'))).status, 200);
     } finally {

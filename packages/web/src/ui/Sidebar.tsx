@@ -132,15 +132,18 @@ export function Sidebar({ state, session, dispatch, onLogout }: Props) {
       <section aria-labelledby="rooms-h">
         <h2 id="rooms-h">Rooms</h2>
         <ul class="contacts">
-          {rooms.map((r) => (
+          {rooms.map((r) => {
+            const isOpen = state.active?.kind === 'room' && state.active.jid === r.jid;
+            return (
             <li key={r.jid}>
-              <button type="button" class="contact" data-room={r.jid} aria-label={`Room ${r.jid}${r.unread ? `, ${r.unread} unread` : ''}`} onClick={() => open('room', r.jid)}>
+              <button type="button" class={`contact${isOpen ? ' open' : ''}`} data-room={r.jid} aria-current={isOpen ? 'true' : undefined} aria-label={`Room ${r.jid}${r.unread ? `, ${r.unread} unread` : ''}`} onClick={() => open('room', r.jid)}>
                 <span class="dot show-room" aria-hidden="true">#</span>
                 <span class="who"><span class="name">{r.jid.split('@')[0]}</span><span class="presence">{r.joined ? `${r.occupants.length} here` : 'joining…'}</span></span>
                 {r.unread ? <span class="badge" aria-hidden="true">{r.unread}</span> : null}
               </button>
             </li>
-          ))}
+            );
+          })}
         </ul>
         <JoinRoom state={state} session={session} dispatch={dispatch} />
       </section>

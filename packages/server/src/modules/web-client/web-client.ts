@@ -49,22 +49,24 @@ export default defineModule({
 
     api.httpFallback((req, res, { secure, path }) => {
       common(res);
-      if (req.method !== 'GET' && req.method !== 'HEAD') {
-        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
-        res.end('method not allowed\n');
-        return;
-      }
       const all = load();
-      if (!all) {
+      const key = fileKey(path);
+      if (!all && key === '/index.html') {
         res.writeHead(503, { 'content-type': 'text/plain; charset=utf-8', 'retry-after': '30' });
         res.end('the web client is not built: run npm run build:web\n');
         return;
       }
-      const key = fileKey(path);
-      const file = key === undefined ? undefined : all.get(key);
+      const file = key === undefined ? undefined : all?.get(key);
       if (!file) {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found\n');
+        return;
+      }
+      // 405 only for files that exist: other paths stay 404 whatever the method (a POST to a
+      // switched-off BOSH path is "not found", not "wrong method").
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain' });
+        res.end('method not allowed\n');
         return;
       }
       const headers: Record<string, string> = { 'content-type': file.type, etag: file.etag };
