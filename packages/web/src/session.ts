@@ -89,8 +89,7 @@ export class Session {
       // A new session (not a resumed one) starts with an empty server-side state for us.
       this.blocking.list().then((jids) => d({ type: 'blocklist', jids }), () => {});
       this.carbons.enable().catch(() => {});
-      const own = this.getState().own;
-      if (own.show !== 'available' || own.status) this.pres.set(this.ownPresence(own.show, own.status));
+      // Our own presence is re-sent by the presence plugin (it keeps what setPresence chose).
     });
     c.on('offline', (err) => {
       if (this.stopped) return;
