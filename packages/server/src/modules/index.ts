@@ -24,10 +24,10 @@ import push from './push/push.js';
 import federation from './federation/federation.js';
 import mam from './mam/mam.js';
 import muc from './muc/muc.js';
-
 import pubsub from './pubsub/pubsub.js';
 import bookmarks from './bookmarks/bookmarks.js';
 import avatar from './avatar/avatar.js';
+import webClient from './web-client/web-client.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -58,5 +58,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     pubsub,
     bookmarks,
     avatar,
+    webClient,
   ] as MagpieModule[];
 }

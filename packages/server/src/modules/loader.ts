@@ -116,6 +116,7 @@ export class ModuleLoader {
       },
       service: <T extends object>(service: string) => this.services.get(service) as T | undefined,
       http: (prefix, handler) => { undo.push(core.httpRoutes.add(prefix, handler)); },
+      httpFallback: (handler) => { undo.push(core.httpRoutes.setFallback(handler)); },
       httpPorts: () => ({ ...core.httpRoutes.ports }),
     };
     return api as ModuleApi<never>;

@@ -93,6 +93,8 @@ export interface ModuleApi<O = unknown> {
   service<T extends object>(service: string): T | undefined;
   /** Serve every HTTP path under `prefix` on the HTTP(S) listeners (XEP-0363 files, …). */
   http(prefix: string, handler: HttpHandler): void;
+  /** Serve the paths that no route and no listener endpoint serves, `/` included (one module only). */
+  httpFallback(handler: HttpHandler): void;
   /** Bound ports of the HTTP and HTTPS listeners (undefined when not configured). */
   httpPorts(): { http?: number; https?: number };
 }

@@ -41,6 +41,7 @@ export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport
     if (opts.routes?.handle(req, res, opts.tls, (e) => opts.onRouteError?.(e))) return;
     if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl, boshPath: opts.bosh?.path, boshUrl: opts.boshUrl })) return;
     if (opts.bosh && new URL(req.url ?? '/', 'http://x').pathname === opts.bosh.path) return opts.bosh.handle(req, res, opts.tls);
+    if (opts.routes?.handleFallback(req, res, opts.tls, (e) => opts.onRouteError?.(e))) return;
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   };

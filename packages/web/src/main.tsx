@@ -1,0 +1,6 @@
+// Entry point of the web client bundle.
+import { render } from 'preact';
+import { App } from './ui/App.js';
+import { Store } from './store.js';
+
+render(<App store={new Store()} />, document.getElementById('app')!);
