@@ -15,24 +15,24 @@ import { IM_MODULES } from '../im/roster-helpers.js';
 
 export const REDIS_URL = process.env.MAGPIE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-export async function redisAvailable(): Promise<boolean> {
-  const r = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+export async function redisAvailable(url = REDIS_URL): Promise<boolean> {
+  const r = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
   r.on('error', () => {});
   try { await r.connect(); return (await r.ping()) === 'PONG'; } catch { return false; } finally { r.disconnect(); }
 }
 
-export interface ClusterEnv { prefix: string; schema: string; pgUrl: string }
+export interface ClusterEnv { prefix: string; schema: string; pgUrl: string; redisUrl: string }
 
 /** A fresh key prefix and schema; `cleanup` removes both. */
-export async function clusterEnv(): Promise<(ClusterEnv & { cleanup(): Promise<void> }) | undefined> {
+export async function clusterEnv(redisUrl = REDIS_URL): Promise<(ClusterEnv & { cleanup(): Promise<void> }) | undefined> {
   const pgUrl = await pgTestUrl();
-  if (!pgUrl || !(await redisAvailable())) return undefined;
+  if (!pgUrl || !(await redisAvailable(redisUrl))) return undefined;
   const id = randomBytes(4).toString('hex');
-  const env = { prefix: `magpie-test-${id}`, schema: `cluster_${id}`, pgUrl };
+  const env = { prefix: `magpie-test-${id}`, schema: `cluster_${id}`, pgUrl, redisUrl };
   return {
     ...env,
     async cleanup() {
-      const r = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+      const r = new Redis(env.redisUrl, { maxRetriesPerRequest: 1 });
       r.on('error', () => {});
       try {
         let cursor = '0';
@@ -53,7 +53,7 @@ export async function clusterEnv(): Promise<(ClusterEnv & { cleanup(): Promise<v
 export function nodeConfig(env: ClusterEnv, nodeName: string, cluster: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     storage: { type: 'postgres', url: env.pgUrl, schema: env.schema, poolSize: 4 },
-    cluster: { enabled: true, redisUrl: REDIS_URL, keyPrefix: env.prefix, nodeName, heartbeatSeconds: 0.5, deadAfterSeconds: 2, ...cluster },
+    cluster: { enabled: true, redisUrl: env.redisUrl, keyPrefix: env.prefix, nodeName, heartbeatSeconds: 0.5, deadAfterSeconds: 2, ...cluster },
   };
 }
 

@@ -1,26 +1,38 @@
-// Redis restarted under traffic (issue #8): two nodes in this process exchange messages; Redis
-// is shut down (`redis-cli shutdown nosave`) and started again with the CI start command. While
-// it is away a stanza for the other node gets an error (remote-server-timeout), local traffic
-// goes on, nothing crashes; once it is back both nodes re-register their sessions (Redis starts
-// empty: no persistence) and cross-node chat and presence state work again. Other test runs use
-// this Redis too: the outage is kept short, and Redis is started again even when the test fails.
+// Redis restarted under traffic (issue #8): two nodes in this process exchange messages; their
+// Redis is shut down (`redis-cli shutdown nosave`) and started again on the same port. While it
+// is away a stanza for the other node gets an error (remote-server-timeout), local traffic goes
+// on, nothing crashes; once it is back both nodes re-register their sessions (Redis starts empty:
+// no persistence) and cross-node chat and presence state work again. The Redis restarted here is
+// a private redis-server on a free loopback port, started by this test: restarting the machine's
+// shared Redis would break every other test using it at the same time.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
 import { skipOrFail, type TestServer } from '../support/server.js';
 import { login, take, rosterGet, presenceSync, befriend, chat, byId, iq, errorCondition, sleep } from '../im/roster-helpers.js';
 import { clusterEnv, redisAvailable, startNodes } from './cluster-helpers.js';
 
-const START = ['--daemonize', 'yes', '--bind', '127.0.0.1', '-::1', '--port', '6379', '--save', '', '--appendonly', 'no',
-  '--dir', '/var/lib/redis', '--logfile', '/var/log/redis/ci.log'];
+const REDIS_SERVER = '/usr/bin/redis-server';
 
-async function ensureRedis(): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    if (await redisAvailable()) return;
-    if (i % 10 === 0) { try { execFileSync('redis-server', START, { stdio: 'ignore' }); } catch { /* already starting */ } }
-    await sleep(200);
+/** A private Redis (no persistence) on `port`; resolves once it answers. */
+async function startRedis(port: number): Promise<ChildProcess> {
+  const proc = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  for (let i = 0; i < 100; i++) {
+    if (await redisAvailable(`redis://127.0.0.1:${port}`)) return proc;
+    await sleep(100);
   }
-  throw new Error('Redis did not come back');
+  proc.kill('SIGKILL');
+  throw new Error('the private redis-server did not start');
+}
+
+async function freePort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise((r) => s.close(r));
+  return port;
 }
 
 async function until(pred: () => boolean, ms: number, what: string): Promise<void> {
@@ -31,14 +43,18 @@ async function until(pred: () => boolean, ms: number, what: string): Promise<voi
 describe('cluster: Redis restart under traffic', () => {
   let nodes: TestServer[] = [];
   let cleanup: (() => Promise<void>) | undefined;
+  let redis: ChildProcess | undefined;
   after(async () => {
-    await ensureRedis();
     for (const n of nodes) await n.stop();
     await cleanup?.();
+    redis?.kill('SIGKILL');
   });
 
   it('errors while Redis is away, no crash, automatic recovery', async (t) => {
-    const env = await clusterEnv();
+    if (!existsSync(REDIS_SERVER)) return skipOrFail(t, 'redis-server is not installed');
+    const port = await freePort();
+    redis = await startRedis(port);
+    const env = await clusterEnv(`redis://127.0.0.1:${port}`);
     if (!env) return skipOrFail(t, 'Redis or PostgreSQL not available');
     cleanup = env.cleanup;
     nodes = await startNodes(env, 2);
@@ -57,7 +73,7 @@ describe('cluster: Redis restart under traffic', () => {
       const traffic = setInterval(() => { a.send(chat('bob@localhost/phone', `t-${i++}`)); }, 20);
       await sleep(200);
       try {
-        execFileSync('redis-cli', ['-p', '6379', 'shutdown', 'nosave'], { stdio: 'ignore' });
+        execFileSync('redis-cli', ['-p', String(port), 'shutdown', 'nosave'], { stdio: 'ignore' });
       } catch { /* redis-cli reports the closed connection */ }
       try {
         await until(() => !n1.server.cluster!.link.up, 5000, 'node1 noticed the outage');
@@ -72,7 +88,7 @@ describe('cluster: Redis restart under traffic', () => {
         assert.equal((await iq(b, 'get', `<ping xmlns='urn:xmpp:ping'/>`, 'localhost')).attr('type'), 'result');
       } finally {
         clearInterval(traffic);
-        await ensureRedis();
+        redis = await startRedis(port);
       }
       // Both nodes re-register; Redis restarted empty, and fills again.
       await until(() => n1.server.cluster!.link.up && n2.server.cluster!.link.up, 15_000, 'both nodes reconnected');
