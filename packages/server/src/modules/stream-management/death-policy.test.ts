@@ -75,4 +75,16 @@ describe('death policy for unacknowledged stanzas', () => {
     await handleUnacked(api, fakeSession(ME), MIX.slice(0, 1));
     assert.deepEqual(bounced, [{ id: 'c', condition: 'service-unavailable' }]);
   });
+
+  it('once a message went to offline storage, the later ones follow it even if a resource comes online meanwhile (order)', async () => {
+    const others: ClientSession[] = [];
+    const { api, stored } = fakeApi(others, true);
+    const late = fakeSession(JID.parse('me@localhost/desk'), { presence: true });
+    // The desk resource becomes available while the first message is being stored.
+    const fire = (api as unknown as { fire: (n: string, ev: { stanza: Element }) => Promise<unknown> }).fire;
+    (api as unknown as { fire: typeof fire }).fire = async (n, ev) => { const r = await fire(n, ev); others.push(late); return r; };
+    await handleUnacked(api, fakeSession(ME), MIX.slice(0, 2));
+    assert.deepEqual(stored.map((s) => s.attrs.id), ['c', 'n'], 'both stored, in order');
+    assert.equal(late.got.length, 0, 'the later one did not overtake the stored one');
+  });
 });

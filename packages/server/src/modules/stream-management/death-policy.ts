@@ -32,10 +32,13 @@ export function delayed(stanza: Element, domain: string, when: number): Element 
 
 export async function handleUnacked(api: ModuleApi<unknown>, session: ClientSession, items: Unacked[]): Promise<Record<Outcome, number>> {
   const counts: Record<Outcome, number> = { rerouted: 0, offline: 0, bounced: 0, dropped: 0 };
-  // In order: an earlier message must reach offline storage before a later one.
+  // In order: an earlier message must reach offline storage before a later one, and once one
+  // has gone there the later ones follow it (re-routing them live would overtake it: a resource
+  // that comes online meanwhile would get them before the stored one).
+  const order = { offline: false };
   for (const { stanza, when } of items) {
     let outcome: Outcome;
-    try { outcome = await handleOne(api, session, stanza, when); } catch (e) {
+    try { outcome = await handleOne(api, session, stanza, when, order); } catch (e) {
       api.log.error({ err: e, jid: session.jid.toString() }, 'an unacknowledged stanza could not be handled');
       outcome = 'dropped';
     }
@@ -44,7 +47,7 @@ export async function handleUnacked(api: ModuleApi<unknown>, session: ClientSess
   return counts;
 }
 
-async function handleOne(api: ModuleApi<unknown>, session: ClientSession, stanza: Element, when: number): Promise<Outcome> {
+async function handleOne(api: ModuleApi<unknown>, session: ClientSession, stanza: Element, when: number, order: { offline: boolean }): Promise<Outcome> {
   const type = stanza.attrs.type;
   const from = stanza.attrs.from !== undefined ? JID.tryParse(stanza.attrs.from) : undefined;
   if (type === 'error' || !from) return 'dropped';
@@ -52,13 +55,13 @@ async function handleOne(api: ModuleApi<unknown>, session: ClientSession, stanza
   if (stanza.name === 'message') {
     const kind = type ?? 'normal';
     if ((kind === 'chat' || kind === 'normal') && stanza.getChild('body')) {
-      const others = bareTargets(api.sessions.resources(session.jid.bareString()).filter((s) => s !== session && !s.closed), false);
+      const others = order.offline ? [] : bareTargets(api.sessions.resources(session.jid.bareString()).filter((s) => s !== session && !s.closed), false);
       if (others.length) {
         const copy = delayed(stanza, session.host, when);
         for (const s of others) s.send(copy);
         return 'rerouted';
       }
-      if ((await api.fire('message/offline', ev)) !== undefined) return 'offline';
+      if ((await api.fire('message/offline', ev)) !== undefined) { order.offline = true; return 'offline'; }
       api.bounce(ev, new StanzaError('service-unavailable', 'the recipient is offline'));
       return 'bounced';
     }
