@@ -272,6 +272,23 @@ export function archiveContract(ctx: Ctx): void {
       assert.equal(await ctx.s.archive.count(h, 'u', 'mam'), 3);
     });
 
+    it('appendRows writes rows of several users and stores in one go, in order per user; a bad row writes nothing', async () => {
+      const h = ctx.host();
+      await ctx.s.archive.appendRows([]);
+      await ctx.s.archive.appendRows([
+        { host: h, user: 'a', store: 'mam', item: item(0, { id: 'a0' }) },
+        { host: h, user: 'b', store: 'mam', item: item(1, { id: 'b0', withResource: 'r' }) },
+        { host: h, user: 'a', store: 'mam', item: item(2, { id: 'a1', meta: { d: 'out' } }) },
+        { host: h, user: 'a', store: 'other', item: item(3, { id: 'x0' }) },
+      ]);
+      assert.deepEqual(ids((await ctx.s.archive.query(h, 'a', 'mam', {})).items), ['a0', 'a1']);
+      assert.deepEqual((await ctx.s.archive.query(h, 'b', 'mam', {})).items, [{ id: 'b0', ...item(1, { withResource: 'r' }) }]);
+      assert.deepEqual(ids((await ctx.s.archive.query(h, 'a', 'other', {})).items), ['x0']);
+      await rejectsStorage(ctx.s.archive.appendRows([{ host: h, user: 'c', store: 'mam', item: item(4, { id: 'c0' }) },
+        { host: h, user: 'c', store: 'mam', item: item(5, { id: 'c0' }) }]), 'conflict');
+      assert.equal(await ctx.s.archive.count(h, 'c', 'mam'), 0, 'atomic');
+    });
+
     it('delete before an item removes the oldest ones only; an unknown id deletes nothing', async () => {
       const h = ctx.host();
       const all = await fill(ctx.s, h, 10);

@@ -105,12 +105,21 @@ export interface ArchivePage {
   count: number;
 }
 
+/** One row for ArchiveStore.appendRows. */
+export interface ArchiveRow { host: string; user: string; store: string; item: Omit<ArchiveItem, 'id'> & { id?: string } }
+
 export interface ArchiveStore {
   /** Append and return the item's id (the given one or a generated one). Order = append order. */
   append(host: string, user: string, store: string, item: Omit<ArchiveItem, 'id'> & { id?: string }): Promise<string>;
   query(host: string, user: string, store: string, q: ArchiveQuery): Promise<ArchivePage>;
   /** Append several items atomically, in order (bulk import, benchmarks); returns their ids. */
   appendMany(host: string, user: string, store: string, items: (Omit<ArchiveItem, 'id'> & { id?: string })[]): Promise<string[]>;
+  /**
+   * Append items of any users and stores atomically in one write, in list order (so in order per
+   * user): the message archive writes behind delivery, and one write per account would cost a
+   * commit per account per turn.
+   */
+  appendRows(rows: ArchiveRow[]): Promise<void>;
   /**
    * Delete matching items (ids, when <= end, with, strictly before the item `before` in archive
    * order — an unknown `before` id deletes nothing); all combined; all items when q is empty.

@@ -162,6 +162,16 @@ export class PostgresStorage implements Storage {
         all.map((i) => i.metaText), all.map((i) => i.withResource ?? '')]);
       return all.map((i) => i.id);
     },
+    appendRows: async (rows) => {
+      const all = rows.map((r) => { checkKey(r.host, r.user, r.store); return { ...r, it: prepareItem(r.item) }; });
+      if (all.length === 0) return;
+      // One statement for every row (ORDER BY the ordinality keeps list order, so seq follows it).
+      await this.conn.exec('archive appendRows', `INSERT INTO archive (host, username, store, id, when_ms, with_jid, payload, meta, with_resource)
+        SELECT t.h, t.u, t.s, t.id, t.w, t.j, t.p, t.m::json, t.r FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::text[])
+        WITH ORDINALITY AS t(h, u, s, id, w, j, p, m, r, n) ORDER BY t.n`,
+      [all.map((r) => r.host), all.map((r) => r.user), all.map((r) => r.store), all.map((r) => r.it.id), all.map((r) => r.it.when),
+        all.map((r) => r.it.with), all.map((r) => r.it.payload), all.map((r) => r.it.metaText), all.map((r) => r.it.withResource ?? '')]);
+    },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
       const seq = async (id: string | undefined): Promise<number | undefined> => {

@@ -240,6 +240,14 @@ export class SqliteStorage implements Storage {
         return all.map((it) => it.id);
       })());
     },
+    appendRows: async (rows) => {
+      const all = rows.map((r) => { checkKey(r.host, r.user, r.store); return { ...r, it: prepareItem(r.item) }; });
+      if (all.length === 0) return;
+      this.guard('archive appendRows', () => this.database.transaction(() => {
+        const st = this.stmt(INSERT_SQL('sqlite'));
+        for (const { host, user, store, it } of all) st.run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '');
+      })());
+    },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
       return this.guard('archive query', () => {
