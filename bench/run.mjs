@@ -45,6 +45,7 @@ const DEFAULTS = {
   md: join(BENCH, 'RESULTS.md'),
   keep: false,
   note: '',
+  magpieDisable: '',        // Magpie modules to leave out (e.g. mam: the peers' Debian configs archive nothing)
 };
 
 const HELP = `Usage: npm run bench -- [options]
@@ -75,6 +76,7 @@ Runs as root (ejabberdctl switches to the ejabberd user by itself; Prosody gets 
   --results DIR           where <timestamp>.json goes (default bench/results)
   --md FILE               results log to append to (default bench/RESULTS.md; --no-md to skip)
   --note TEXT             a note recorded with the results
+  --magpie-disable LIST   Magpie modules not to load (e.g. mam, to match peers that archive nothing)
   --render FILE.json      do not measure: print the tables of a past run and append it to --md
   --keep                  keep the temporary directory (configs, logs, data)
   --no-build, --no-install  (handled by scripts/bench.mjs)`;
@@ -504,7 +506,7 @@ async function main() {
     '-addext', 'subjectAltName=DNS:localhost'], { stdio: 'ignore' });
   chmodSync(key, 0o644); // ejabberd runs as its own user; a throwaway key
 
-  const ctx = { dir: tmp, cert, key, portBase: o.portBase, password: o.password };
+  const ctx = { dir: tmp, cert, key, portBase: o.portBase, password: o.password, magpieDisable: o.magpieDisable.split(',').map((s) => s.trim()).filter(Boolean) };
   const servers = o.servers.map((n) => new SERVERS[n](ctx));
   const versions = Object.fromEntries(servers.map((s) => [s.name, s.version()]));
   const run = {

@@ -68,6 +68,7 @@ export class Magpie extends Base {
       dataDir: join(this.dir, 'data'),
       log: { level: 'warn' },
       limits: { maxConnectionsPerAddress: 100000, authFailuresBeforeDelay: 1000, authLockoutFailures: 100000, negotiationTimeout: 600, idleTimeout: 3600 },
+      ...(this.ctx.magpieDisable?.length ? { modules: { disabled: this.ctx.magpieDisable } } : {}),
     };
     writeFileSync(this.configFile, JSON.stringify(config, null, 2) + '\n'); // JSON is YAML
     const jsonFile = join(this.dir, 'config.json');
