@@ -8,13 +8,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { execFileSync } from 'node:child_process';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import type { Client } from '@magpie/client/node';
 import { messages } from '@magpie/client/plugins/messages';
 import { startTestServer, skipOrFail, type TestServer } from '../support/server.js';
 import { clientFor, nextMessage } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const BUNDLE = new URL('../../packages/client/dist/browser/magpie-client.js', import.meta.url);
 
 describe('@magpie/client in a browser (headless Chromium)', { timeout: 120_000 }, () => {
@@ -39,7 +39,7 @@ describe('@magpie/client in a browser (headless Chromium)', { timeout: 120_000 }
     for (const u of ['web', 'peer']) await ts.addUser(u, 'pw');
     peer = clientFor(ts, 'peer', 'starttls', { resource: 'node' });
     await peer.start();
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

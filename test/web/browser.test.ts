@@ -8,11 +8,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.js';
 import { startTestServer, skipOrFail, type TestServer } from '../support/server.js';
 import { RawClient } from '../support/raw-client.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const require = createRequire(import.meta.url);
 const STROPHE = require.resolve('strophe.js').replace(/strophe\.cjs$/, 'strophe.umd.min.js');
 
@@ -35,7 +35,7 @@ describe('browsers (headless Chromium)', { timeout: 120_000 }, () => {
     origin = `http://127.0.0.1:${(pages.address() as AddressInfo).port}`;
     ts = await startTestServer({ http: { allowedOrigins: [origin] } });
     for (const u of ['ws', 'strophe', 'tcp']) await ts.addUser(u, 'pw');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'] });
+    browser = await launchChromium();
   });
   after(async () => {
     await browser?.close();

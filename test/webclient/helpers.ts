@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import type { Browser, BrowserContext, Page, Locator } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-export const CHROMIUM = '/usr/bin/chromium';
+export { CHROMIUM } from '../support/chromium.js';
+import { CHROMIUM_ARGS as BASE_ARGS } from '../support/chromium.js';
 export const ARTIFACTS = join(ROOT, 'test-artifacts', 'webclient');
 let built = false;
 
@@ -23,8 +24,7 @@ export function buildWebClient(): string {
   return join(ROOT, 'packages/web/dist');
 }
 
-export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-component-update', '--disable-sync',
+export const CHROMIUM_ARGS = [...BASE_ARGS,
   // The https listener (uploads, inline images) has the test server's self-signed certificate.
   '--ignore-certificate-errors'];
 
