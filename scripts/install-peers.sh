@@ -11,6 +11,7 @@ command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
 /usr/bin/python3 -c 'import aiohttp' >/dev/null 2>&1 || need+=(python3-aiohttp)   # slixmpp's HTTP upload (XEP-0363)
 command -v go-sendxmpp >/dev/null 2>&1 || need+=(go-sendxmpp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # test CAs and client certificates
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # cluster tests (test/cluster: shared Redis and a private one)
 [ -x /usr/bin/chromium ] || need+=(chromium)              # test/web/browser.test.ts
 if [ ${#need[@]} -eq 0 ]; then echo "peers: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "peers: missing ${need[*]} (run as root to install)"; exit 0; fi
