@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the third-party XMPP peers the test suite and benchmarks run against (Debian packages):
-# Prosody, ejabberd, slixmpp (python3), go-sendxmpp, openssl for test certificates, and Chromium
+# Prosody, ejabberd, slixmpp (python3), go-sendxmpp, openssl for test certificates, HAProxy, and Chromium
 # for the browser tests (driven by playwright-core). Their own daemons must not start on install
 # (they would take ports 5222/5269), so a policy-rc.d forbids service starts for the duration.
 set -euo pipefail
@@ -12,6 +12,7 @@ command -v ejabberdctl >/dev/null 2>&1 || need+=(ejabberd)
 command -v go-sendxmpp >/dev/null 2>&1 || need+=(go-sendxmpp)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)   # test CAs and client certificates
 command -v redis-server >/dev/null 2>&1 || need+=(redis-server)   # cluster tests (test/cluster: shared Redis and a private one)
+command -v haproxy >/dev/null 2>&1 || need+=(haproxy)             # test/cluster/haproxy.test.ts: nodes behind a TCP balancer (PROXY protocol)
 [ -x /usr/bin/chromium ] || need+=(chromium)              # test/web/browser.test.ts
 if [ ${#need[@]} -eq 0 ]; then echo "peers: all present"; exit 0; fi
 if [ "$(id -u)" != 0 ]; then echo "peers: missing ${need[*]} (run as root to install)"; exit 0; fi
@@ -25,4 +26,5 @@ apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 # default ports stay free for the tests, which start their own instances on private ports.
 pkill -x prosody 2>/dev/null || true
 pkill -f 'beam.smp.*ejabberd' 2>/dev/null || true
+pkill -x haproxy 2>/dev/null || true
 echo "peers: installed ${need[*]}"

@@ -142,6 +142,26 @@ async function openSecureStream({ host, port, domain, timeoutMs = 30000 }) {
   }
 }
 
+/**
+ * Connect without TLS (Magpie allows it on loopback by default: tls.requireOnLoopback false);
+ * same result shape as openSecureStream.
+ */
+async function openPlainStream({ host, port, domain, timeoutMs = 30000 }) {
+  const sock = await connectTcp(host, port, timeoutMs);
+  sock.setEncoding('utf8');
+  const reader = new Reader();
+  try {
+    reader.attach(sock);
+    sock.write(header(domain));
+    const f = await reader.wait(RE_FEATURES, 'stream features', timeoutMs);
+    return { sock, reader, features: f[0] };
+  } catch (e) {
+    reader.detach();
+    sock.destroy();
+    throw e;
+  }
+}
+
 /** Close politely: </stream:stream>, half-close, and destroy if the server does not finish. */
 export function closeStream(sock, graceMs = 5000) {
   if (sock.destroyed) return;
@@ -153,17 +173,19 @@ export function closeStream(sock, graceMs = 5000) {
 }
 
 /**
- * Log in: STARTTLS, SASL `mechanism` (default SCRAM-SHA-1), bind `resource`. `cache` is a Map
- * username → ScramClientCache shared by all logins of this process. Resolves { sock, jid, rest }:
+ * Log in: STARTTLS (unless `tls` is false), SASL `mechanism` (default SCRAM-SHA-1), bind
+ * `resource`. `cache` is a Map cacheKey (default: the username) → ScramClientCache shared by all
+ * logins of this process; the SASL client only uses an entry whose salt and iteration count match
+ * the server's challenge, so a key shared by accounts with one salt is safe. Resolves { sock, jid, rest }:
  * the TLS socket (no listeners left on it), the bound JID, and any text read past the bind result.
  */
-export async function login({ host, port, domain, username, password, resource, cache, mechanism = 'SCRAM-SHA-1', timeoutMs = 30000 }) {
-  const { sock, reader, features } = await openSecureStream({ host, port, domain, timeoutMs });
+export async function login({ host, port, domain, username, password, resource, cache, cacheKey = username, mechanism = 'SCRAM-SHA-1', timeoutMs = 30000, tls = true }) {
+  const { sock, reader, features } = await (tls ? openSecureStream : openPlainStream)({ host, port, domain, timeoutMs });
   try {
     const offered = [...features.matchAll(/<mechanism>([^<]+)<\/mechanism>/g)].map((m) => m[1].trim());
     if (!offered.includes(mechanism)) throw new XmppError(`server does not offer ${mechanism} (offers ${offered.join(' ')})`);
     const mech = createClientMechanism(mechanism, {
-      crypto: nodeCrypto, username, password, scramCache: cache?.get(username),
+      crypto: nodeCrypto, username, password, scramCache: cache?.get(cacheKey),
       serverSupportsPlus: offered.some((m) => m.endsWith('-PLUS')),
     });
     const init = await mech.initial();
@@ -176,7 +198,7 @@ export async function login({ host, port, domain, username, password, resource, 
       const resp = await mech.challenge(unb64(m[2]));
       sock.write(`<response xmlns='${NS_SASL}'>${resp.length ? b64(resp) : ''}</response>`);
     }
-    if (cache && mech.saltedPasswordCache) cache.set(username, mech.saltedPasswordCache);
+    if (cache && mech.saltedPasswordCache) cache.set(cacheKey, mech.saltedPasswordCache);
     sock.write(header(domain));
     const f = await reader.wait(RE_FEATURES, 'stream features after SASL', timeoutMs);
     if (!f[0].includes(NS_BIND)) throw new XmppError('no resource binding offered');

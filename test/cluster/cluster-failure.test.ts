@@ -11,17 +11,9 @@ import type { Element } from '@magpie/core/xml/element';
 import { startTestServer, skipOrFail, type TestServer } from '../support/server.js';
 import { RawClient } from '../support/raw-client.js';
 import { IM_MODULES, login, take, none, rosterGet, presenceSync, befriend, chat, byId, sleep } from '../im/roster-helpers.js';
-import { clusterEnv, nodeConfig, startChildNode, type ChildNode } from './cluster-helpers.js';
+import { clusterEnv, nodeConfig, startChildNode, type ChildNode, onlineAt } from './cluster-helpers.js';
 
 const presenceFrom = (jid: string, type?: string) => (e: Element): boolean => e.name === 'presence' && e.attr('from') === jid && e.attr('type') === type;
-
-async function onlineAt(port: number, user: string, resource: string): Promise<RawClient> {
-  const c = await RawClient.connect(port);
-  await c.login(user, 'pw', { resource });
-  await rosterGet(c);
-  await presenceSync(c, '<presence/>');
-  return c;
-}
 
 describe('cluster: a node dies', () => {
   const cleanups: (() => Promise<void>)[] = [];

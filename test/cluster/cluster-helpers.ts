@@ -11,7 +11,8 @@ import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pgTestUrl } from '../support/postgres.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { IM_MODULES } from '../im/roster-helpers.js';
+import { IM_MODULES, rosterGet, presenceSync, sleep } from '../im/roster-helpers.js';
+import { RawClient } from '../support/raw-client.js';
 
 export const REDIS_URL = process.env.MAGPIE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -85,4 +86,26 @@ export function startChildNode(env: ClusterEnv, nodeName: string, cluster: Recor
     });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`child node exited (${code}): ${out}`)); });
   });
+}
+
+/** A client logged in on the node listening on `port`, with its roster fetched and a presence sent. */
+export async function onlineAt(port: number, user: string, resource: string, presence = '<presence/>'): Promise<RawClient> {
+  const c = await RawClient.connect(port);
+  await c.login(user, 'pw', { resource });
+  await rosterGet(c);
+  await presenceSync(c, presence);
+  return c;
+}
+export const online = (ts: TestServer, user: string, resource: string, presence?: string): Promise<RawClient> => onlineAt(ts.port, user, resource, presence);
+
+/** Wait until every node satisfies `pred` (registry updates travel between nodes asynchronously). */
+export async function converge(nodes: TestServer[], pred: (ts: TestServer) => boolean, what: string, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!nodes.every(pred)) {
+    if (Date.now() > end) {
+      const view = nodes.map((ts, i) => `node${i + 1}: ${[...(ts.server.sessions as unknown as { remoteByFull?: Map<string, unknown> }).remoteByFull?.keys() ?? []].join(',')} local: ${[...ts.server.sessions.all()].map((s) => s.jid.toString()).join(',')}`);
+      throw new Error(`cluster did not converge: ${what}\n${view.join('\n')}`);
+    }
+    await sleep(20);
+  }
 }

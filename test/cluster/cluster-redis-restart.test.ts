@@ -102,6 +102,17 @@ describe('cluster: Redis restart under traffic', () => {
       await take(b, byId('after-recovery'), 'message after recovery', 5000);
       b.send(chat('alice@localhost', 'back'));
       await take(a, byId('back'));
+      // Nothing silently lost: every message sent while Redis went away either reached bob or
+      // came back to alice as an error (the sender knows it was not delivered).
+      const sent = i;
+      assert.ok(sent > 5, `traffic ran (${sent} messages)`);
+      const ids = (c: typeof a, error: boolean) => new Set(c.elements.filter((e) => e.name === 'message' && (e.attr('type') === 'error') === error).map((e) => e.attr('id')));
+      const missing = (): string[] => {
+        const got = ids(b, false), bounced = ids(a, true);
+        return Array.from({ length: sent }, (_, k) => `t-${k}`).filter((id) => !got.has(id) && !bounced.has(id));
+      };
+      await until(() => missing().length === 0, 10_000, 'every message delivered or bounced').catch(() => {});
+      assert.deepEqual(missing(), [], 'messages neither delivered nor bounced');
     } finally {
       a.destroy(); b.destroy(); a2.destroy();
     }

@@ -11,31 +11,13 @@ import type { TestServer } from '../support/server.js';
 import { skipOrFail } from '../support/server.js';
 import type { RawClient } from '../support/raw-client.js';
 import { login, take, none, rosterGet, rosterSet, itemXml, push, presenceSync, befriend, chat, byId, iq, errorCondition, sleep } from '../im/roster-helpers.js';
-import { clusterEnv, startNodes, type ClusterEnv } from './cluster-helpers.js';
+import { clusterEnv, startNodes, type ClusterEnv, online, converge } from './cluster-helpers.js';
 
 const from = (jid: string) => (e: Element): boolean => e.name === 'presence' && e.attr('from') === jid;
 const available = (jid: string) => (e: Element): boolean => from(jid)(e) && e.attr('type') === undefined;
 const unavailable = (jid: string) => (e: Element): boolean => from(jid)(e) && e.attr('type') === 'unavailable';
 const body = (e: Element): string | undefined => e.getChildText('body');
 
-async function online(ts: TestServer, user: string, resource: string, presence = '<presence/>'): Promise<RawClient> {
-  const c = await login(ts, user, resource);
-  await rosterGet(c);
-  await presenceSync(c, presence);
-  return c;
-}
-
-/** Wait until every node's registry satisfies `pred` (registry events travel asynchronously). */
-async function converge(nodes: TestServer[], pred: (ts: TestServer) => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!nodes.every(pred)) {
-    if (Date.now() > end) {
-      const view = nodes.map((ts, i) => `node${i + 1}: ${[...(ts.server.sessions as unknown as { remoteByFull: Map<string, unknown> }).remoteByFull?.keys() ?? []].join(',')} local: ${[...ts.server.sessions.all()].map((s) => s.jid.toString()).join(',')}`);
-      throw new Error(`cluster did not converge: ${what}\n${view.join('\n')}`);
-    }
-    await sleep(20);
-  }
-}
 const availableOn = (bare: string, full: string, priority?: number) => (ts: TestServer): boolean =>
   ts.server.sessions.resources(bare).some((s) => s.jid.toString() === full && s.presence !== undefined && (priority === undefined || s.priority === priority));
 

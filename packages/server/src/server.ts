@@ -30,6 +30,9 @@ import { ModuleLoader } from './modules/loader.js';
 import { builtinModules } from './modules/index.js';
 import type { MagpieModule } from './modules/module.js';
 import { createCluster, type ClusterNode } from './cluster/index.js';
+import { SESSION_HANDOVER_SERVICE } from './session/handover.js';
+import { UNACKED_MIRROR_SERVICE } from './session/unacked-mirror.js';
+import { OWNED_KEYS_SERVICE } from './modules/owned-keys.js';
 
 export interface StartOptions { logger?: Logger; storage?: Storage; extraModules?: MagpieModule[] }
 
@@ -89,7 +92,8 @@ export class MagpieServer implements ServerCore {
       const s = this.config.storage;
       this.storage = await openStorage(s.type === 'sqlite'
         ? { type: 'sqlite', path: s.path ?? join(this.config.dataDir, 'magpie.sqlite') }
-        : { type: 'postgres', url: s.url, schema: s.schema, poolSize: s.poolSize },
+        // Per-account locks in the database only when other processes share it (cluster mode).
+        : { type: 'postgres', url: s.url, schema: s.schema, poolSize: s.poolSize, lockPoolSize: s.lockPoolSize, lockTimeoutMs: s.lockTimeoutMs, sharedLocks: this.config.cluster.enabled },
       { log: (level: string, msg: string, obj?: object) => this.log[level as 'info'](obj ?? {}, msg) });
     }
     const digestHosts = new Set(this.config.hosts.filter((h) => h.auth.digestMd5).map((h) => h.domain));
@@ -110,6 +114,9 @@ export class MagpieServer implements ServerCore {
     this.certs = await loadCertificates(this.config, this.log);
     await this.components.init();
     this.modules = new ModuleLoader(this, this.disco, this.metrics, [...builtinModules(this.disco), ...this.extraModules]);
+    if (this.cluster) this.modules.provideCore(SESSION_HANDOVER_SERVICE, this.cluster.handover);
+    if (this.cluster) this.modules.provideCore(OWNED_KEYS_SERVICE, this.cluster.ownership);
+    if (this.cluster?.unackedMirror) this.modules.provideCore(UNACKED_MIRROR_SERVICE, this.cluster.unackedMirror);
     const loaded = await this.modules.loadAll();
     // Before any listener: a client must never bind before this node knows the others' sessions.
     if (this.cluster) await this.cluster.start(this.storage.kind);
@@ -117,6 +124,7 @@ export class MagpieServer implements ServerCore {
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
         const server = await listenHttp({ address: l.address, port: l.port, tls: l.type === 'https', certs: this.certs,
+          proxyProtocol: l.proxyProtocol, onProxyError: this.onProxyError,
           websocketPath: this.config.http.websocketPath, allowedOrigins: this.config.http.allowedOrigins, maxFrameBytes: this.config.limits.maxStanzaBytes,
           websocketUrl: this.config.http.websocketUrl, bosh, boshUrl: this.config.http.boshUrl, routes: this.httpRoutes,
           onRouteError: (e) => this.log.error({ err: e }, 'HTTP handler failed'),
@@ -130,6 +138,7 @@ export class MagpieServer implements ServerCore {
         // Federation: the connection goes to whichever module claims 'connection/s2s'.
         const certs = (this.s2sCerts ??= s2sCertificateStore(this.config, this.certs));
         const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 's2s-tls', certs, requestClientCert: true,
+          proxyProtocol: l.proxyProtocol, onProxyError: this.onProxyError,
           onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') }, (t) => {
           if (this.stopping) { t.destroy(); return; }
           void this.hooks.fire('connection/s2s', { transport: t, listener: l.type as 's2s' | 's2s-tls' }).then((r) => { if (r === undefined) t.destroy(); }, (e: unknown) => { this.log.error({ err: e }, 'connection/s2s handler failed'); t.destroy(); });
@@ -140,6 +149,7 @@ export class MagpieServer implements ServerCore {
         continue;
       }
       const server = await listenTcp({ address: l.address, port: l.port, directTls: l.type === 'c2s-tls', certs: this.certs, requestClientCert: this.config.tls.requestClientCert,
+        proxyProtocol: l.proxyProtocol, onProxyError: this.onProxyError,
         onTlsError: (e, addr) => this.log.info({ addr, err: e.message }, 'TLS handshake failed') },
       l.type === 'component' ? (t) => this.accept(t, (x) => new ComponentStream(this, this.components, x)) : (t) => this.accept(t));
       this.listeners.push({ type: l.type, server });
@@ -151,6 +161,8 @@ export class MagpieServer implements ServerCore {
     await this.hooks.emit('server/started', {});
     this.log.info({ hosts: [...this.hosts.keys()], modules: loaded, storage: this.storage.kind }, 'Magpie started');
   }
+
+  private readonly onProxyError = (e: Error, addr: string | undefined): void => { this.log.warn({ addr, err: e.message }, 'PROXY protocol: connection refused'); };
 
   private boshService(): BoshService | undefined {
     const h = this.config.http; const l = this.config.limits;

@@ -82,3 +82,24 @@ it('publishes local changes (presence, priority, interest) once per tick, and th
   await Promise.resolve();
   assert.deepEqual(events, ['up 0 unavail false', 'up 7 avail true', 'down dave@x/a']);
 });
+
+it('publishes changes to a local session\'s shared state, and a proxy exposes the owner\'s values', async () => {
+  const r = new ClusterSessionRegistry();
+  const ups: (Record<string, unknown> | undefined)[] = [];
+  r.listener = { up: (s) => ups.push(s.shared.toRecord()), down: () => {} };
+  const s = local('erin@x/a');
+  r.add(s);
+  s.shared.set('carbons', 'urn:xmpp:carbons:2');
+  s.shared.set('caps+notify', ['a+notify']);
+  await Promise.resolve();
+  s.shared.set('caps+notify', ['a+notify']); // equal value: nothing to publish
+  await Promise.resolve();
+  s.shared.delete('carbons');
+  await Promise.resolve();
+  assert.deepEqual(ups, [undefined, { carbons: 'urn:xmpp:carbons:2', 'caps+notify': ['a+notify'] }, { 'caps+notify': ['a+notify'] }]);
+  // The other side: a proxy takes the record with each update, and drops what the owner dropped.
+  r.applyUp(entry('erin@x/b', 'n2', 'e1', { shared: { carbons: 'urn:xmpp:carbons:2' } }), create);
+  assert.equal(r.get('erin@x/b')!.shared.get('carbons'), 'urn:xmpp:carbons:2');
+  r.applyUp(entry('erin@x/b', 'n2', 'e1'), create);
+  assert.equal(r.get('erin@x/b')!.shared.get('carbons'), undefined);
+});

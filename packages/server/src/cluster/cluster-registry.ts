@@ -5,8 +5,8 @@
 //
 // Modules change a local session's presence, priority and roster interest by plain assignment
 // (presence/availability.ts, roster.ts). The registry turns those three fields of each local
-// session into accessors, so every change is published without any module knowing about the
-// cluster; changes made in one synchronous step are coalesced into one update (a microtask),
+// session into accessors, and observes its `shared` module state (session/shared-state.ts), so
+// every change is published without any module knowing about the cluster; changes made in one synchronous step are coalesced into one update (a microtask),
 // which is still written before any stanza the same code routes afterwards.
 
 import type { ClientSession } from '../session/session.js';
@@ -33,6 +33,8 @@ export class ClusterSessionRegistry implements SessionRegistry {
   private readonly dirty = new Set<ClientSession>();
   private flushing = false;
   listener: LocalSessionListener | undefined;
+  /** A proxy's session ended or went unavailable ('session/remote-ended', cluster/node.ts). */
+  onRemoteEnded: ((s: RemoteClientSession) => void) | undefined;
 
   // --- SessionRegistry -------------------------------------------------------------------------
 
@@ -87,7 +89,13 @@ export class ClusterSessionRegistry implements SessionRegistry {
   /** A new or changed entry of another node; `create` builds the proxy for a new one. */
   applyUp(e: SessionEntry, create: (e: SessionEntry) => RemoteClientSession): void {
     const cur = this.remoteByFull.get(e.full);
-    if (cur && cur.id === e.id) { cur.update(e); this.merged.delete(cur.jid.bareString()); return; }
+    if (cur && cur.id === e.id) {
+      const wasAvailable = cur.presence !== undefined;
+      cur.update(e);
+      this.merged.delete(cur.jid.bareString());
+      if (wasAvailable && cur.presence === undefined) this.onRemoteEnded?.(cur);
+      return;
+    }
     if (cur) this.dropRemote(cur);
     const s = create(e);
     this.remoteByFull.set(e.full, s);
@@ -133,7 +141,9 @@ export class ClusterSessionRegistry implements SessionRegistry {
     }
     const set = this.byNode.get(s.node);
     if (set) { set.delete(s); if (!set.size) this.byNode.delete(s.node); }
+    const wasOpen = !s.closed;
     s.markClosed();
+    if (wasOpen) this.onRemoteEnded?.(s);
     this.merged.delete(bare);
   }
 
@@ -149,6 +159,7 @@ export class ClusterSessionRegistry implements SessionRegistry {
         set: (v: unknown) => { if (v === value) return; value = v; this.changed(s); },
       });
     }
+    s.shared.watch(() => this.changed(s));
   }
 
   private changed(s: ClientSession): void {

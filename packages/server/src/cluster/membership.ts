@@ -14,6 +14,11 @@ import type { ClusterSessionRegistry } from './cluster-registry.js';
 import type { ClusterNode } from './node.js';
 import { parseEntry, type RegistryEvent, type SessionEntry } from './wire.js';
 
+/** Sessions of a dead node announced closed at once, and how long the reaper's lock lives
+    without a refresh (it is refreshed while the announcing runs). */
+const REAP_CONCURRENCY = 16;
+const REAP_LOCK_MS = 60_000;
+
 const bareOf = (full: string): string => { const i = full.indexOf('/'); return i < 0 ? full : full.slice(0, i); };
 
 export interface MembershipDeps {
@@ -22,6 +27,11 @@ export interface MembershipDeps {
   log: Logger;
   registry: ClusterSessionRegistry;
   announceClosed(e: SessionEntry, why: string): Promise<void>;
+  /** After its sessions: what else the dead node held (owned keys, ownership.ts). */
+  reaped?(node: string): Promise<void>;
+  /** Before its sessions are announced closed: their unacknowledged stanzas (unacked-mirror.ts),
+      so that one re-routed to another resource never goes to one about to be announced gone. */
+  orphaned?(node: string, entries: SessionEntry[]): Promise<void>;
 }
 
 export class Membership {
@@ -76,17 +86,31 @@ export class Membership {
     }
   }
 
-  /** The registry entries `node` owns according to Redis. */
+  /** The registry entries `node` owns according to Redis: one pipeline per syncChunkSize
+      entries (15,000 sessions: 15 round trips, none holding a huge reply). */
   async entriesOf(node: string): Promise<SessionEntry[]> {
     const fulls = await this.cmd.smembers(this.keys.nodeSessions(node));
-    if (!fulls.length) return [];
-    const rows = await this.cmd.pipeline(fulls.map((f) => ['hget', this.keys.bare(bareOf(f)), f])).exec();
     const out: SessionEntry[] = [];
-    for (const [err, v] of rows ?? []) {
-      const e = err ? undefined : parseEntry(v as string | null);
-      if (e && e.node === node) out.push(e);
+    const chunk = this.deps.config.syncChunkSize;
+    for (let i = 0; i < fulls.length; i += chunk) {
+      const rows = await this.cmd.pipeline(fulls.slice(i, i + chunk).map((f) => ['hget', this.keys.bare(bareOf(f)), f])).exec();
+      for (const [err, v] of rows ?? []) {
+        const e = err ? undefined : parseEntry(v as string | null);
+        if (e && e.node === node) out.push(e);
+      }
     }
     return out;
+  }
+
+  /** delIfOwner of `node`'s entries `fulls`, pipelined by syncChunkSize. */
+  private async deleteOwned(node: string, fulls: string[]): Promise<void> {
+    const chunk = this.deps.config.syncChunkSize;
+    for (let i = 0; i < fulls.length; i += chunk) {
+      // defineCommand adds the script to pipelines too; ioredis' types only know built-in commands.
+      const p = this.cmd.pipeline() as unknown as { delIfOwner(...a: string[]): void; exec(): Promise<unknown> };
+      for (const f of fulls.slice(i, i + chunk)) p.delIfOwner(this.keys.bare(bareOf(f)), this.keys.nodeSessions(node), f, '', node);
+      await p.exec();
+    }
   }
 
   /**
@@ -96,17 +120,27 @@ export class Membership {
   async reap(node: string, locked: boolean): Promise<void> {
     this.deps.registry.dropNode(node);
     const lock = this.keys.reap(node);
-    if (locked && (await this.cmd.set(lock, this.me, 'PX', 60_000, 'NX')) !== 'OK') return;
+    if (locked && (await this.cmd.set(lock, this.me, 'PX', REAP_LOCK_MS, 'NX')) !== 'OK') return;
     try {
       const entries = await this.entriesOf(node);
       this.deps.log.warn({ dead: node, sessions: entries.length }, node === this.me
         ? 'cluster: clearing sessions left by a previous run of this node'
         : 'cluster: node is gone; its sessions are closed and their contacts told');
       const why = `cluster node ${node} is gone`;
-      for (const e of entries) {
-        try { await this.deps.announceClosed(e, why); } catch (err) { this.deps.log.error({ err, jid: e.full }, 'cluster: session/closed handler failed'); }
-        await this.cmd.delIfOwner(this.keys.bare(bareOf(e.full)), this.keys.nodeSessions(node), e.full, '', node);
-      }
+      // A node may have held 15,000 sessions: announce several at once (each reads a roster and
+      // sends presence), and keep the lock while it takes, so no other node announces them again.
+      const keep = locked ? setInterval(() => { this.cmd.pexpire(lock, REAP_LOCK_MS).catch(() => undefined); }, REAP_LOCK_MS / 4) : undefined;
+      try { await this.deps.orphaned?.(node, entries); } catch (err) { this.deps.log.error({ err, dead: node }, 'cluster: recovering the unacknowledged stanzas of a dead node failed'); }
+      let next = 0;
+      const worker = async (): Promise<void> => {
+        while (next < entries.length) {
+          const e = entries[next++]!;
+          try { await this.deps.announceClosed(e, why); } catch (err) { this.deps.log.error({ err, jid: e.full }, 'cluster: session/closed handler failed'); }
+        }
+      };
+      try { await Promise.all(Array.from({ length: Math.min(REAP_CONCURRENCY, entries.length) }, worker)); } finally { if (keep) clearInterval(keep); }
+      await this.deleteOwned(node, entries.map((e) => e.full));
+      try { await this.deps.reaped?.(node); } catch (err) { this.deps.log.error({ err, dead: node }, 'cluster: clearing the keys of a dead node failed'); }
       await this.cmd.multi().del(this.keys.nodeSessions(node)).hdel(this.keys.nodes, node).del(this.keys.alive(node))
         .publish(this.keys.events, JSON.stringify({ t: 'leave', node } satisfies RegistryEvent)).exec();
     } finally {
@@ -114,13 +148,8 @@ export class Membership {
     }
   }
 
-  /** Delete what Redis says this node owns (before writing the truth again). */
+  /** Delete what Redis says this node owns (when it stops). */
   async clearOwn(): Promise<void> {
-    const fulls = await this.cmd.smembers(this.keys.nodeSessions(this.me));
-    if (!fulls.length) return;
-    // defineCommand adds the script to pipelines too; ioredis' types only know built-in commands.
-    const p = this.cmd.pipeline() as unknown as { delIfOwner(...a: string[]): void; exec(): Promise<unknown> };
-    for (const f of fulls) p.delIfOwner(this.keys.bare(bareOf(f)), this.keys.nodeSessions(this.me), f, '', this.me);
-    await p.exec();
+    await this.deleteOwned(this.me, await this.cmd.smembers(this.keys.nodeSessions(this.me)));
   }
 }

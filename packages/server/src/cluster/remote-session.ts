@@ -2,7 +2,9 @@
 // (session/session.ts): delivery rules and presence broadcast read its priority and last
 // presence, roster pushes its `interested` flag; send() and close() travel to the owning node
 // through Redis (cluster/node.ts). Per-module `data` stays empty here: module state of a
-// session (carbons enabled, CSI, directed presence) lives on the node that owns it.
+// session (CSI, directed presence) lives on the node that owns it; what other nodes must know
+// (carbons enabled, +notify interests) is in `shared`, replaced from every registry update. A
+// module setting `shared` on a proxy changes only this node's view until the next update.
 
 import { xml, type Element } from '@magpie/core/xml/element';
 import { NS } from '@magpie/core/protocol/namespaces';
@@ -10,6 +12,7 @@ import { parseFragment } from '@magpie/core/xml/parser';
 import type { JID } from '@magpie/core/jid/jid';
 import type { StreamError } from '@magpie/core/protocol/errors';
 import type { ClientSession } from '../session/session.js';
+import { SharedState } from '../session/shared-state.js';
 import type { Logger } from '../log/logger.js';
 import type { SessionEntry } from './wire.js';
 
@@ -24,6 +27,7 @@ export class RemoteClientSession implements ClientSession {
   /** Lets code tell a proxy from a local session without importing this class. */
   readonly remote = true;
   readonly data = new Map<string, unknown>();
+  readonly shared = new SharedState();
   readonly secure = true;
   readonly remoteAddress = '';
   readonly suspended = false;
@@ -47,10 +51,11 @@ export class RemoteClientSession implements ClientSession {
   get closed(): boolean { return this._closed; }
   markClosed(): void { this._closed = true; }
 
-  /** Take the owner's latest priority, presence and roster interest. */
+  /** Take the owner's latest priority, presence, roster interest and shared module state. */
   update(e: SessionEntry): void {
     this.priority = e.priority;
     this.interested = e.interested;
+    this.shared.replace(e.shared);
     if (e.presence === null) { this.presence = undefined; return; }
     try { this.presence = parseFragment(e.presence); } catch (err) {
       // A node never publishes bad XML; if it happens, treat the resource as available without

@@ -1,4 +1,5 @@
-// The `cluster` key: defaults, cluster mode refused on SQLite (load.ts), timing constraints.
+// The `cluster` key: defaults, cluster mode refused on SQLite (load.ts), timing constraints,
+// federation from a cluster refused without a shared dialback secret (XEP-0220 §2.1.2).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { validateConfig, ConfigError } from './load.js';
@@ -27,4 +28,12 @@ it('refuses a dead-node timeout shorter than two heartbeats, bad names, URLs and
   assert.match(problems({ cluster: { redisUrl: 'http://x' } }), /cluster\.redisUrl: expected a redis:\/\//);
   assert.match(problems({ cluster: { peers: [] } }), /unknown key\(s\) 'peers'/);
   assert.equal(validateConfig({ cluster: { heartbeatSeconds: 0.5, deadAfterSeconds: 1 } }).cluster.heartbeatSeconds, 0.5);
+});
+
+it('refuses a federating cluster without a shared s2s.dialbackSecret', () => {
+  assert.match(problems({ cluster: { enabled: true }, storage: pgStorage, s2s: { enabled: true } }), /s2s\.dialbackSecret: a cluster that federates needs the same dialback secret on every node/);
+  assert.equal(validateConfig({ cluster: { enabled: true }, storage: pgStorage, s2s: { enabled: true, dialbackSecret: 'x'.repeat(16) } }).s2s.enabled, true);
+  // A cluster without federation, and a single federating node, need none.
+  assert.equal(validateConfig({ cluster: { enabled: true }, storage: pgStorage }).s2s.dialbackSecret, undefined);
+  assert.equal(validateConfig({ s2s: { enabled: true } }).s2s.dialbackSecret, undefined);
 });

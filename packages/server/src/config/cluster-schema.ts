@@ -27,6 +27,19 @@ export const ClusterSchema = z.object({
   /** Milliseconds one Redis command may take before it fails (a stanza for another node then
       gets remote-server-timeout rather than waiting forever). */
   commandTimeoutMs: z.number().int().min(50).max(60000).default(2000),
+  /** Sessions per message and per Redis transaction when a node (re)registers all of its
+      sessions, and per pipeline when one is read back: bounds the size of one message and how
+      long one transaction holds Redis (15,000 sessions per node: 15 chunks). */
+  syncChunkSize: z.number().int().min(10).max(100_000).default(1000),
+  /** Copy every XEP-0198 unacknowledged queue to Redis (batched per event-loop turn), so that
+      what a killed node had sent but its clients had not acknowledged is re-routed or stored
+      offline by the node reaping it instead of being lost. */
+  mirrorUnacked: z.boolean().default(true),
+  /** Milliseconds a change to cached account data (a PubSub publish, a privacy list) waits for
+      every other node to confirm it dropped its copy before it is answered: a read through
+      another node right after then sees the change. A node slower than this is logged and not
+      waited for. */
+  invalidateWaitMs: z.number().int().min(10).max(60000).default(1000),
 }).strict().refine((c) => c.deadAfterSeconds >= 2 * c.heartbeatSeconds, { message: 'deadAfterSeconds must be at least twice heartbeatSeconds', path: ['deadAfterSeconds'] });
 
 export type ClusterConfig = z.infer<typeof ClusterSchema>;

@@ -38,6 +38,12 @@ export function validateConfig(raw: unknown): Config {
   if (cfg.cluster.enabled && cfg.storage.type !== 'postgres') {
     problems.push(`cluster.enabled: cluster mode needs storage.type 'postgres' (every node shares one database); '${cfg.storage.type}' is local to one node`);
   }
+  // XEP-0220 §2.1.2: a peer checks a dialback key with whichever node its route for our domain
+  // reaches, not necessarily the node that generated the key; a random secret per node would
+  // make every such check fail (federation from the other nodes silently broken).
+  if (cfg.cluster.enabled && cfg.s2s.enabled && !cfg.s2s.dialbackSecret) {
+    problems.push('s2s.dialbackSecret: a cluster that federates needs the same dialback secret on every node (at least 16 characters); without it, a peer verifying a key with another node than the one that generated it rejects the connection');
+  }
   const ports = new Set<string>();
   cfg.listeners.forEach((l, i) => {
     const k = `${l.address}:${l.port}`;

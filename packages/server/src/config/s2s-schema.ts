@@ -26,8 +26,8 @@ export const S2SSchema = z.object({
   /** Federation is off unless turned on (a fresh install serves `localhost` with a self-signed
       certificate, which cannot federate; opening 5269 is the operator's decision). */
   enabled: z.boolean().default(false),
-  /** Secret for dialback keys (XEP-0185); random per start when absent. Give every node of a
-      cluster the same one. */
+  /** Secret for dialback keys (XEP-0185); random per start when absent. Required in cluster
+      mode (load.ts), the same on every node: a peer may check a key with another node. */
   dialbackSecret: z.string().min(16).optional(),
   /** PEM file of extra CAs trusted for peer certificates (besides the system ones). */
   caFile: z.string().optional(),

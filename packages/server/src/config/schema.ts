@@ -3,6 +3,7 @@
 // message naming the key path and what was expected. Every limit has a safe default.
 
 import { z } from 'zod';
+import { isIP } from 'node:net';
 import { S2SSchema } from './s2s-schema.js';
 import { ClusterSchema } from './cluster-schema.js';
 
@@ -35,7 +36,16 @@ export const ListenerSchema = z.object({
   /** Default '::', except a component listener: loopback only (its secret crosses in the clear). */
   address: z.string().optional(),
   port,
-}).strict().transform((l) => ({ ...l, address: l.address ?? (l.type === 'component' ? '127.0.0.1' : '::') }));
+  /** Behind a TCP load balancer (HAProxy `send-proxy`/`send-proxy-v2`, nginx stream
+      `proxy_protocol on`): every connection starts with a PROXY protocol v1 or v2 header naming
+      the client; only `trusted` sources may connect. Not on component listeners. */
+  proxyProtocol: z.object({
+    trusted: z.array(z.string().refine((t) => { const [a, b] = t.split('/'); return isIP(a ?? '') !== 0 && (b === undefined || (/^\d{1,3}$/.test(b) && Number(b) <= (isIP(a ?? '') === 4 ? 32 : 128))); }, 'expected an IP address or CIDR block')).min(1),
+    timeoutMs: z.number().int().min(100).max(60_000).default(5000),
+  }).strict().optional(),
+}).strict()
+  .refine((l) => !l.proxyProtocol || l.type !== 'component', { message: 'proxyProtocol is not for component listeners (they stay on loopback or a private network)', path: ['proxyProtocol'] })
+  .transform((l) => ({ ...l, address: l.address ?? (l.type === 'component' ? '127.0.0.1' : '::') }));
 
 /** An external component (XEP-0114): its domain and the shared secret of its handshake. */
 export const ComponentSchema = z.object({
@@ -119,7 +129,11 @@ export const ConfigSchema = z.object({
   dataDir: z.string().default('./data'),
   storage: z.discriminatedUnion('type', [
     z.object({ type: z.literal('sqlite'), path: z.string().optional() }).strict(),
-    z.object({ type: z.literal('postgres'), url: z.string().url(), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), poolSize: z.number().int().min(1).max(200).optional() }).strict(),
+    z.object({ type: z.literal('postgres'), url: z.string().url(), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), poolSize: z.number().int().min(1).max(200).optional(),
+      /** Connections that hold per-account locks (advisory locks), apart from the main pool. */
+      lockPoolSize: z.number().int().min(1).max(100).optional(),
+      /** Longest wait for a per-account lock before the operation fails. */
+      lockTimeoutMs: z.number().int().min(100).max(600_000).optional() }).strict(),
   ]).prefault({ type: 'sqlite' }),
   tls: z.object({
     /** Require TLS for clients that are not on a loopback address. */

@@ -21,6 +21,7 @@ export interface StanzaEvent {
 }
 
 export interface SessionEvent { session: ClientSession }
+export interface SessionStateEvent { session: ClientSession; state: Record<string, unknown> }
 export interface SessionClosedEvent { session: ClientSession; error?: StreamError; reason: string }
 export interface FeaturesEvent {
   /** The <stream:features/> element being built; add children to advertise a feature. */
@@ -79,14 +80,30 @@ export interface EventMap extends
   'session/unavailable': SessionEvent;
   /** After the session was unregistered; presence modules broadcast unavailable here. */
   'session/closed': SessionClosedEvent;
+  /** Cluster mode: a session bound on another node ended or went unavailable, as this node
+      learned it (its 'down' event, the node's death, a replacement). A notification for modules
+      holding state about other nodes' sessions (MUC occupants of rooms owned here). */
+  'session/remote-ended': { jid: string; node: string };
   /** Stanzas written to a session that its transport could never hand over (a BOSH session
       ended before the client fetched them); stream management's death policy takes them. */
   'session/undelivered': { session: ClientSession; stanzas: Element[] };
+  /** Cluster mode: the XEP-0198 unacknowledged stanzas of a session of a dead node, read back
+      from its mirror (session/unacked-mirror.ts) on the node reaping it, oldest first, `when`
+      first sent; `session` is closed. Stream management's death policy takes them. */
+  'session/orphaned': { session: ClientSession; stanzas: { stanza: Element; when: number }[] };
   /** The session's connection is gone but a module keeps it for resumption (XEP-0198): it stays
       registered with its presence; 'session/closed' follows if it is never resumed. */
   'session/suspended': SessionEvent;
   /** A kept session was attached to a new stream (XEP-0198 resumption). */
   'session/resumed': SessionEvent;
+  /** The session is about to move to another cluster node (session/handover.ts): add JSON
+      per-module state to `state` under the module's name; flush anything held back. */
+  'session/export': SessionStateEvent;
+  /** A session that moved here from another node, before it is attached: take `state` back. */
+  'session/import': SessionStateEvent;
+  /** The session moved to another node: drop per-session state, with no logout side effects
+      ('session/closed' does not follow). */
+  'session/moved': SessionEvent;
   'stream/features': FeaturesEvent;
   'stream/negotiation': NegotiationEvent;
   'account/created': AccountEvent;
@@ -107,7 +124,8 @@ type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType
 const FIXED: Record<FixedEvent, true> = {
   'message/offline': true, 'message/delivered': true, 'route/remote': true, 'route/component': true,
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
-  'session/closed': true, 'session/undelivered': true, 'session/suspended': true, 'session/resumed': true, 'stream/features': true, 'stream/negotiation': true,
+  'session/closed': true, 'session/remote-ended': true, 'session/undelivered': true, 'session/orphaned': true, 'session/suspended': true, 'session/resumed': true,
+  'session/export': true, 'session/import': true, 'session/moved': true, 'stream/features': true, 'stream/negotiation': true,
   'account/created': true, 'account/deleted': true, 'server/started': true, 'server/stopping': true,
   'connection/s2s': true, 'cache/invalidate': true,
 };

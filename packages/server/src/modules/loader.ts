@@ -18,6 +18,9 @@ export class ModuleLoader {
   private services = new Map<string, object>();
   constructor(private readonly core: ServerCore, private readonly disco: DiscoRegistry, private readonly metrics: Metrics, private readonly available: MagpieModule[]) {}
 
+  /** A service the server itself offers to modules (cluster mode's session handover and owned keys), before loadAll. */
+  provideCore(service: string, impl: object): void { this.services.set(service, impl); }
+
   /** Which modules the configuration enables, in dependency order; throws naming the problem. */
   plan(): MagpieModule[] {
     const cfg = this.core.config.modules;
@@ -82,7 +85,7 @@ export class ModuleLoader {
     });
     const api: ModuleApi<unknown> = {
       name, options, log: core.log.child({ module: name }), config: core.config, sessions: core.sessions, accounts: core.accounts,
-      stores: { kv, map: storage.map, archive: storage.archive, raw: { kv: storage.kv } },
+      stores: { kv, map: storage.map, archive: storage.archive, raw: { kv: storage.kv }, lock: (host, user, fn) => storage.withAccountLock(host, user, name, fn) },
       hosts: () => core.config.hosts.map((h) => h.domain),
       isLocalHost: (d) => core.isLocalHost(d),
       isServedDomain: (d) => core.isServedDomain(d),

@@ -42,7 +42,12 @@ export interface DiscoIdentity { category: string; type: string; name?: string; 
 
 /** Scoped store handles: the store name is fixed by the module. */
 export interface ScopedKv { get<T>(host: string, user: string): Promise<T | undefined>; set(host: string, user: string, value: unknown): Promise<void> }
-export interface ScopedStores { kv(store: string): ScopedKv; map: MapStore; archive: ArchiveStore; raw: { kv: KeyValueStore } }
+export interface ScopedStores {
+  kv(store: string): ScopedKv; map: MapStore; archive: ArchiveStore; raw: { kv: KeyValueStore };
+  /** Run `fn` holding this module's lock on one account, in every process sharing the storage
+      (Storage.withAccountLock: cluster nodes too). Not reentrant. */
+  lock<T>(host: string, user: string, fn: () => Promise<T>): Promise<T>;
+}
 
 export interface ModuleApi<O = unknown> {
   readonly name: string;

@@ -7,6 +7,7 @@ import type { Element } from '@magpie/core/xml/element';
 import type { JID } from '@magpie/core/jid/jid';
 import type { StreamError } from '@magpie/core/protocol/errors';
 import type { Logger } from '../log/logger.js';
+import type { SharedState } from './shared-state.js';
 
 export interface ClientSession {
   readonly kind: 'c2s';
@@ -25,6 +26,9 @@ export interface ClientSession {
   readonly remoteAddress: string;
   readonly log: Logger;
   readonly data: Map<string, unknown>;
+  /** Small per-module facts other cluster nodes must see (carbons on, +notify interests); see
+      shared-state.ts. On a proxy of another node's session, the owner's latest values. */
+  readonly shared: SharedState;
   readonly connectedAt: number;
   /** Queue a stanza to this resource. The stanza is serialised from the tree. */
   send(stanza: Element): void;

@@ -137,6 +137,37 @@ export function storageContract(name: string, open: () => Promise<Storage>, clea
       });
     });
 
+    describe('account locks', () => {
+      /** Read-modify-write of a kv counter with a pause in between, `n` at once under the lock. */
+      const increments = (st: Storage, host: string, n: number): Promise<void[]> => Promise.all(Array.from({ length: n }, () =>
+        st.withAccountLock(host, 'u', 'test', async () => {
+          const v = (await st.kv.get<number>(host, 'u', 'counter')) ?? 0;
+          await new Promise((r) => setTimeout(r, 2));
+          await st.kv.set(host, 'u', 'counter', v + 1);
+        })));
+
+      it('serialises holders of one (scope, host, user): no lost update', async () => {
+        const h = ctx.host();
+        await increments(ctx.s, h, 20);
+        assert.equal(await ctx.s.kv.get(h, 'u', 'counter'), 20);
+      });
+
+      it('other keys do not wait, fn\'s own error propagates unchanged, and the lock is released after it', async () => {
+        const h = ctx.host();
+        let release!: () => void;
+        const held = ctx.s.withAccountLock(h, 'u', 'test', () => new Promise<void>((r) => { release = r; }));
+        await new Promise((r) => setTimeout(r, 20));
+        // Another user, another scope: both run while the first lock is held.
+        assert.equal(await ctx.s.withAccountLock(h, 'v', 'test', async () => 'other user'), 'other user');
+        assert.equal(await ctx.s.withAccountLock(h, 'u', 'other-scope', async () => 'other scope'), 'other scope');
+        release();
+        await held;
+        class Mine extends Error {}
+        await assert.rejects(ctx.s.withAccountLock(h, 'u', 'test', async () => { throw new Mine('boom'); }), (e: unknown) => e instanceof Mine);
+        assert.equal(await ctx.s.withAccountLock(h, 'u', 'test', async () => 'free again'), 'free again');
+      });
+    });
+
     describe('kv', () => {
       it('JSON values round-trip exactly; null is a value, undefined deletes', async () => {
         const h = ctx.host();

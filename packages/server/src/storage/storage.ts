@@ -143,6 +143,14 @@ export interface Storage {
   kv: KeyValueStore;
   map: MapStore;
   archive: ArchiveStore;
+  /**
+   * Run `fn` while holding the lock (`scope`, host, user) against every other holder in every
+   * process sharing this storage: one account's read-modify-write sequences of one feature
+   * (roster version bump + item write; offline quota check + append; read + deliver + delete)
+   * must not interleave, also between cluster nodes (issue #8). Released when fn settles; fn's
+   * own error propagates unchanged. Not reentrant: never take the same lock inside fn.
+   */
+  withAccountLock<T>(host: string, user: string, scope: string, fn: () => Promise<T>): Promise<T>;
   /** Apply pending schema migrations (versioned); safe to call on every start. */
   migrate(): Promise<void>;
   /** Current schema version after migrate(). */
@@ -152,7 +160,10 @@ export interface Storage {
 
 export type StorageConfig =
   | { type: 'sqlite'; path: string }
-  | { type: 'postgres'; url: string; schema?: string; poolSize?: number };
+  | { type: 'postgres'; url: string; schema?: string; poolSize?: number; lockPoolSize?: number; lockTimeoutMs?: number;
+      /** withAccountLock holds across every process on the database (default); false: in this
+          process only, for a single server (no lock round trips). */
+      sharedLocks?: boolean };
 
 /** Raised when the backing database is unreachable or fails; callers map it to a stanza error. */
 export class StorageError extends Error {

@@ -10,6 +10,7 @@ import type { JID } from '@magpie/core/jid/jid';
 import type { StreamError } from '@magpie/core/protocol/errors';
 import type { ClientSession } from '../session/session.js';
 import type { Logger } from '../log/logger.js';
+import { SharedState } from '../session/shared-state.js';
 
 export interface SessionStream {
   write(el: Element): void;
@@ -33,6 +34,7 @@ export class LocalClientSession implements ClientSession {
   presence: Element | undefined;
   interested = false;
   readonly data = new Map<string, unknown>();
+  readonly shared = new SharedState();
   readonly connectedAt = Date.now();
   readonly filters: OutputFilter[] = [];
   /** Called with every stanza that leaves for the client, after the filters (also stanzas the

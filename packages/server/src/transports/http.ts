@@ -6,7 +6,8 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
+import { acceptProxied, type ProxyProtocolConfig } from './proxy-protocol.js';
 import { WebSocketServer } from 'ws';
 import type { CertificateStore } from '../tls/certificates.js';
 import type { Transport } from './transport.js';
@@ -34,9 +35,12 @@ export interface HttpListenerOptions {
   /** Paths served by modules (./http-routes.ts), asked first. */
   routes?: HttpRoutes;
   onRouteError?: (err: unknown) => void;
+  /** Behind a TCP balancer sending PROXY headers (TLS, if any, passes through it). */
+  proxyProtocol?: ProxyProtocolConfig;
+  onProxyError?: (err: Error, remoteAddress: string | undefined) => void;
 }
 
-export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<http.Server> {
+export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport) => void): Promise<net.Server> {
   const handler = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     if (opts.routes?.handle(req, res, opts.tls, (e) => opts.onRouteError?.(e))) return;
     if (serveHostMeta(req, res, { secure: opts.tls, websocketPath: opts.websocketPath, websocketUrl: opts.websocketUrl, boshPath: opts.bosh?.path, boshUrl: opts.boshUrl })) return;
@@ -45,7 +49,9 @@ export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport
     res.writeHead(404, { 'content-type': 'text/plain' });
     res.end('not found\n');
   };
-  const server = opts.tls ? https.createServer(opts.certs.serverOptions(false), handler) : http.createServer(handler);
+  // Behind a PROXY balancer the header and the TLS handshake are done first (proxy-protocol.ts)
+  // and node:http gets the finished socket; WebSocket and BOSH read the reported client address.
+  const server = opts.tls && !opts.proxyProtocol ? https.createServer(opts.certs.serverOptions(false), handler) : http.createServer(handler);
   server.on('tlsClientError', (e: Error, s: { remoteAddress?: string; destroy(): void }) => { opts.onTlsError?.(e, s.remoteAddress); s.destroy(); });
   const wss = new WebSocketServer({
     noServer: true,
@@ -62,10 +68,15 @@ export function listenHttp(opts: HttpListenerOptions, onTransport: (t: Transport
     if (!protocols.includes('xmpp')) return refuse(400, 'Bad Request');
     wss.handleUpgrade(req, socket, head, (ws) => onTransport(new WebSocketTransport(ws, req)));
   });
+  const front: net.Server = opts.proxyProtocol
+    ? net.createServer(acceptProxied({ pp: opts.proxyProtocol, tls: opts.tls ? opts.certs.serverOptions(false) : undefined,
+      onProxyError: opts.onProxyError, onTlsError: opts.onTlsError }, (sock) => { server.emit('connection', sock); sock.resume(); }))
+    : server;
+  if (front !== server) front.on('close', () => server.close());
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ host: opts.address, port: opts.port, backlog: 1024 }, () => { server.removeListener('error', reject); resolve(server); });
+    front.once('error', reject);
+    front.listen({ host: opts.address, port: opts.port, backlog: 1024 }, () => { front.removeListener('error', reject); resolve(front); });
   });
 }
 
-export function boundPort(s: http.Server): number { return (s.address() as AddressInfo).port; }
+export function boundPort(s: net.Server): number { return (s.address() as AddressInfo).port; }

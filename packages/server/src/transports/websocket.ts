@@ -6,6 +6,7 @@ import type { IncomingMessage } from 'node:http';
 import { TLSSocket } from 'node:tls';
 import type { WebSocket } from 'ws';
 import type { PeerCertificate, Transport } from './transport.js';
+import { clientAddress } from './proxy-protocol.js';
 import { isLoopbackAddress } from './transport.js';
 import { channelBindingData, channelBindingTypes } from '../tls/channel-binding.js';
 
@@ -26,8 +27,9 @@ export class WebSocketTransport implements Transport {
 
   constructor(private readonly ws: WebSocket, req: IncomingMessage) {
     const sock = req.socket;
-    this.remoteAddress = sock.remoteAddress ?? '';
-    this.remotePort = sock.remotePort ?? 0;
+    const peer = clientAddress(sock); // behind a PROXY balancer: the client's, not the balancer's
+    this.remoteAddress = peer.address;
+    this.remotePort = peer.port;
     this.localPort = sock.localPort ?? 0;
     this.loopback = isLoopbackAddress(this.remoteAddress);
     this.tls = sock instanceof TLSSocket ? sock : undefined;

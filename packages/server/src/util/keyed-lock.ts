@@ -1,6 +1,7 @@
 // A per-key mutex (one key per account) for read-modify-write sequences on one account's data:
 // offline storage (quota check + append; read + deliver + delete) and the roster (version bump +
-// item write + push). In-process only: a cluster needs the storage layer's own locking.
+// item write + push). In-process only: shared data uses Storage.withAccountLock, which holds
+// across the processes (cluster nodes) of one database; adapters build on this class.
 
 export class KeyedLock {
   private tails = new Map<string, Promise<void>>();

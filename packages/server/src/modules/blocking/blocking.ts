@@ -34,7 +34,8 @@ import { installFilters, presenceOnChange } from './enforcement.js';
 
 export const NS_BLOCKING = 'urn:xmpp:blocking';
 
-const requested = (s: ClientSession) => s.data.get('blocking') === true;
+// Shared session state: a block made on another node pushes to this resource too.
+const requested = (s: ClientSession) => s.shared.get('blocking') === true;
 
 export default defineModule({
   manifest: {
@@ -104,9 +105,13 @@ export default defineModule({
       return j.toString();
     });
 
+    // A session moving to another cluster node still receives blocking pushes there (§3.2).
+    api.hook('session/export', ({ session, state }) => { if (requested(session)) state.blocking = true; });
+    api.hook('session/import', ({ session, state }) => { if (state.blocking === true) session.shared.set('blocking', true); });
+
     api.iq({ type: 'get', scope: 'bare', xmlns: NS_BLOCKING, name: 'blocklist' }, async (ev) => {
       const { host, user, session } = owner(ev);
-      session.data.set('blocking', true); // §3.2: this resource now receives pushes
+      session.shared.set('blocking', true); // §3.2: this resource now receives pushes
       return items('blocklist', model.blocklist(await model.get(host, user)));
     });
 

@@ -119,11 +119,13 @@ export class PrivacyModel {
     await this.notify({ host: session.host, user: session.username, before: c, after: c, by, active: { session, before, after: this.active(session) } });
   }
 
-  active(s: ClientSession): string | undefined { return (s.data.get('privacy') as SessionPrivacy | undefined)?.active; }
-  setActive(s: ClientSession, name: string | undefined): void { this.sessionData(s).active = name; }
+  // Shared session state (session/shared-state.ts): a cluster node judging a stanza for a
+  // resource on another node applies that resource's active list, and pushes reach it.
+  active(s: ClientSession): string | undefined { return s.shared.get<SessionPrivacy>('privacy')?.active; }
+  setActive(s: ClientSession, name: string | undefined): void { this.setSessionData(s, { active: name }); }
   /** The session has used jabber:iq:privacy (it is told about list changes made by blocking). */
-  interested(s: ClientSession): boolean { return (s.data.get('privacy') as SessionPrivacy | undefined)?.interested === true; }
-  markInterested(s: ClientSession): void { this.sessionData(s).interested = true; }
+  interested(s: ClientSession): boolean { return s.shared.get<SessionPrivacy>('privacy')?.interested === true; }
+  markInterested(s: ClientSession): void { this.setSessionData(s, { interested: true }); }
 
   /** The blocklist view of the stored lists. */
   blocklist(c: Compiled): string[] { return blocklistOf(c.state.lists.get(this.opts.listName)); }
@@ -156,10 +158,10 @@ export class PrivacyModel {
   /** Drop the cached lists of an account (deleted accounts). */
   forget(host: string, user: string): void { this.cache.delete(`${user}@${host}`); }
 
-  private sessionData(s: ClientSession): SessionPrivacy {
-    let d = s.data.get('privacy') as SessionPrivacy | undefined;
-    if (!d) { d = {}; s.data.set('privacy', d); }
-    return d;
+  private setSessionData(s: ClientSession, change: { active?: string | undefined; interested?: true }): void {
+    const d: SessionPrivacy = { ...s.shared.get<SessionPrivacy>('privacy'), ...change };
+    if (d.active === undefined) delete d.active;
+    s.shared.set('privacy', d as { [k: string]: Json });
   }
 
   private compile(state: PrivacyState): Compiled {

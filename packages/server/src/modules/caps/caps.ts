@@ -40,6 +40,8 @@ export default defineModule({
       memoryCacheEntries: z.number().int().positive().default(1000),
       /** Verified verification strings kept in the store; beyond it the oldest are dropped. */
       maxStoredEntries: z.number().int().positive().default(10_000),
+      /** Cluster: '+notify' features of one client shared with the other nodes (PEP filtering there). */
+      maxSharedNotify: z.number().int().min(0).max(10_000).default(256),
     }).strict(),
     depends: ['disco'],
     defaultEnabled: true,

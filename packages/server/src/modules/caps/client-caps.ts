@@ -5,6 +5,10 @@
 // announces the same string (§5.4 3.8, §8.2); a mismatch is never cached (cache poisoning,
 // §9.4). Unknown hash functions are looked up for that one session only (§5.4 step 2); caps
 // without 'hash' (the pre-1.5 legacy format, §10) are ignored.
+// Cluster (issue #8): a session's verified '+notify' features are also put in its shared state
+// (session/shared-state.ts, key 'caps+notify'), so a node holding only a proxy of the session
+// (PEP publishing for an account on that node) knows what it wants; featuresOf answers with
+// them for such a session. Only '+notify' features travel: they are what other nodes read.
 
 import { xml } from '@magpie/core/xml/element';
 import type { Element } from '@magpie/core/xml/element';
@@ -16,7 +20,8 @@ import { CAPS_HASHES, verificationString } from './verification.js';
 export const CAPS = 'caps';
 /** The 'caps' service (api.service<CapsService>(CAPS)). */
 export interface CapsService {
-  /** Features of a local client's full JID, once its caps are known and verified. */
+  /** Features of a local client's full JID, once its caps are known and verified; for a
+      client on another cluster node, only its '+notify' features. */
   featuresOf(fullJid: string): string[] | undefined;
   /** The same, waiting for a lookup in progress. Never await it while handling a stanza of
       that same session: its stanzas are processed in order, so its disco#info answer would
@@ -32,6 +37,8 @@ export interface ClientCapsOptions {
   maxFeatures: number;
   memoryCacheEntries: number;
   maxStoredEntries: number;
+  /** Most '+notify' features of one session shared with the other cluster nodes. */
+  maxSharedNotify: number;
 }
 
 /** A verified answer; `t` (ms) orders entries for pruning the store. */
@@ -40,6 +47,8 @@ interface SessionCaps { hash: string; node: string; ver: string; features?: stri
 
 const STORE = 'caps';
 const DATA = 'caps';
+/** The shared-state key of a session's '+notify' features. */
+export const SHARED_NOTIFY = 'caps+notify';
 // The cache is global (§5.4 3.8: "for all JabberIDs"): stored under the empty host and user.
 const GLOBAL = '';
 
@@ -147,20 +156,36 @@ export function createClientCaps(api: ModuleApi<unknown>, o: ClientCapsOptions) 
     }
     const st: SessionCaps = { hash, node, ver, lookups };
     s.data.set(DATA, st);
+    s.shared.delete(SHARED_NOTIFY); // unknown again until the new string is looked up
     st.pending = lookup(s, st).then((features) => {
       // A later presence may have replaced this one while we waited.
       if (s.data.get(DATA) !== st || s.closed) return undefined;
       st.features = features;
+      if (features) shareNotify(s, features);
       if (features) for (const l of listeners) { try { l(s, features); } catch (e) { api.log.error({ err: e }, 'caps listener failed'); } }
       return features;
     }, (e: unknown) => { api.log.error({ err: e }, 'caps lookup failed'); return undefined; });
   };
 
+  const shareNotify = (s: ClientSession, features: string[]): void => {
+    const notify = features.filter((f) => f.endsWith('+notify'));
+    if (notify.length > o.maxSharedNotify) api.log.debug({ jid: s.jid.toString(), notify: notify.length }, 'more +notify features than maxSharedNotify; the rest are not shared with other nodes');
+    s.shared.set(SHARED_NOTIFY, notify.slice(0, o.maxSharedNotify));
+  };
+
+  /** A session this node learnt the caps of, else another node's (its shared +notify set). */
+  const featuresOf = (full: string): string[] | undefined => {
+    const s = api.sessions.get(full);
+    if (!s) return undefined;
+    const st = s.data.get(DATA) as SessionCaps | undefined;
+    return st ? st.features : s.shared.get<string[]>(SHARED_NOTIFY);
+  };
+
   const service: CapsService = {
-    featuresOf: (full) => (api.sessions.get(full)?.data.get(DATA) as SessionCaps | undefined)?.features,
+    featuresOf,
     whenKnown: async (full) => {
       const st = api.sessions.get(full)?.data.get(DATA) as SessionCaps | undefined;
-      if (!st) return undefined;
+      if (!st) return featuresOf(full);
       return st.features ?? (await st.pending);
     },
     onFeatures: (l) => { listeners.add(l); return () => { listeners.delete(l); }; },

@@ -24,7 +24,10 @@ import { defineModule } from '../module.js';
 import { NS_CARBONS, carbonCopy, eligibility, stripForged, type Direction } from './eligibility.js';
 import { ReplyTracker } from './reply-tracker.js';
 
-const enabled = (s: ClientSession): boolean => s.data.get('carbons') === true;
+// Shared session state (session/shared-state.ts): the node that routes a message may hold only a
+// proxy of the resource to copy to, and must still know whether that resource enabled carbons.
+// The value is the namespace enabled (urn:xmpp:carbons:2, the only one XEP-0280 1.0 defines).
+const enabled = (s: ClientSession): boolean => s.shared.get('carbons') === NS_CARBONS;
 
 export default defineModule({
   manifest: {
@@ -57,9 +60,12 @@ export default defineModule({
       if (!s || ev.origin.kind !== 'c2s' || !own) {
         throw new StanzaError('not-allowed', 'carbons are enabled by a client of this account for itself');
       }
-      if (on) s.data.set('carbons', true); else s.data.delete('carbons');
+      s.shared.set('carbons', on ? NS_CARBONS : undefined);
       return undefined;
     };
+    // A session moving to another cluster node (XEP-0198 resumption there) keeps its choice.
+    api.hook('session/export', ({ session, state }) => { if (enabled(session)) state.carbons = true; });
+    api.hook('session/import', ({ session, state }) => { if (state.carbons === true) session.shared.set('carbons', NS_CARBONS); });
     for (const scope of ['bare', 'host'] as const) {
       api.iq({ type: 'set', scope, xmlns: NS_CARBONS, name: 'enable' }, toggle(true));
       api.iq({ type: 'set', scope, xmlns: NS_CARBONS, name: 'disable' }, toggle(false));

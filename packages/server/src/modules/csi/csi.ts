@@ -111,6 +111,25 @@ export default defineModule({
       return true;
     });
 
+    // A session moving to another cluster node (XEP-0198 resumption there): what is held is
+    // written now (suspended, so stream management queues it and the snapshot carries it); the
+    // client's state follows, so the new node keeps holding for an inactive client.
+    api.hook('session/export', ({ session, state }) => {
+      const st = states.get(session);
+      if (!st) return;
+      flush(session);
+      if (st.inactive) state.csi = { inactive: true };
+    });
+    api.hook('session/import', ({ session, state }) => {
+      if ((state.csi as { inactive?: unknown } | undefined)?.inactive !== true || !filterable(session)) return;
+      states.set(session, { inactive: true, held: new HeldStanzas() });
+      session.filters.unshift(filter);
+      countInactive();
+    });
+    api.hook('session/moved', ({ session }) => {
+      if (states.delete(session)) countInactive();
+    });
+
     api.hook('session/closed', ({ session }) => {
       const st = states.get(session);
       if (!st) return;

@@ -71,7 +71,15 @@ export default defineModule({
     });
     api.hook('connection/s2s', ({ transport }) => { manager.accept(transport); return true; });
     api.hook('server/stopping', () => { stopping = true; manager.closeAll(); });
-    api.every(1000, () => manager.tick(Date.now()));
+    // Gauges for operators: in a cluster each node should hold at most one authenticated
+    // outgoing stream per (local, remote) domain pair, whichever node peers connect to.
+    const outgoing = api.metric('outgoing_streams');
+    const incoming = api.metric('incoming_streams');
+    api.every(1000, () => {
+      manager.tick(Date.now());
+      outgoing.set(manager.outgoingPairs().filter((p) => p.ready).length);
+      incoming.set(manager.incoming.size);
+    });
     api.onUnload(() => { stopping = true; manager.closeAll(); });
   },
 });

@@ -43,6 +43,10 @@ export default defineModule({
       slotTtl: z.number().int().min(10).default(300),
       /** Days before an uploaded file is deleted; 0 keeps files forever. */
       expireAfterDays: z.number().min(0).default(30),
+      /** Directory of the uploaded files; default <dataDir>/uploads. In a cluster every node must
+          see the same files (a slot requested on one node may be uploaded through another and
+          downloaded through a third): a shared mount. */
+      directory: z.string().min(1).optional(),
       /** Seconds between expiry sweeps. */
       sweepInterval: z.number().int().min(1).default(3600),
     }).strict(),
@@ -50,7 +54,10 @@ export default defineModule({
   },
   setup(api) {
     const o = api.options;
-    const files = new DiskFileStore(join(api.config.dataDir, 'uploads'));
+    const files = new DiskFileStore(o.directory ?? join(api.config.dataDir, 'uploads'));
+    if (api.config.cluster.enabled && !o.directory) {
+      api.log.warn('http-upload: files are kept under this node\'s data directory; in a cluster set modules.options.http-upload.directory to a directory every node shares, or downloads through other nodes fail');
+    }
     const byService = new Map<string, { host: string; slots: Slots }>();
     for (const host of api.hosts()) {
       const domain = o.domain.replaceAll('{host}', host);

@@ -130,7 +130,13 @@ export class Archiver implements MamService {
     const now = Date.now();
     const hit = this.prefsCache.get(k);
     if (hit && now - hit.at < PREFS_TTL_MS) return hit.p;
-    const p = (await this.prefsKv.get<Prefs>(host, user)) ?? { default: this.api.options.defaultPolicy, always: [], never: [] };
+    let stored: Prefs | undefined;
+    try { stored = await this.prefsKv.get<Prefs>(host, user); } catch (e) {
+      // Storage unreachable: an expired entry is still the user's choice, better than none.
+      if (hit && e instanceof StorageError) return hit.p;
+      throw e;
+    }
+    const p = stored ?? { default: this.api.options.defaultPolicy, always: [], never: [] };
     if (this.prefsCache.size >= PREFS_CACHE_MAX) this.prefsCache.delete(this.prefsCache.keys().next().value!);
     this.prefsCache.set(k, { p, at: now });
     return p;
@@ -143,9 +149,20 @@ export class Archiver implements MamService {
 
   async archive(owner: JID, peer: JID, stanza: Element, dir: 'in' | 'out', when = Date.now()): Promise<string | undefined> {
     const { domain: host, local: user } = owner;
-    const prefs = await this.prefs(host, user);
-    const roster = this.api.service<RosterService>(ROSTER);
-    const ok = await shouldArchive(prefs, peer, async () => (await roster?.get(host, user, peer.bareString())) !== undefined);
+    let ok: boolean;
+    try {
+      const prefs = await this.prefs(host, user);
+      const roster = this.api.service<RosterService>(ROSTER);
+      ok = await shouldArchive(prefs, peer, async () => (await roster?.get(host, user, peer.bareString())) !== undefined);
+    } catch (e) {
+      // Storage is down (a PostgreSQL outage): the message is delivered all the same; it is not
+      // archived, since the owner's preferences cannot be read (archiving against a 'never' rule
+      // would be worse) and the row could not be written either. Counted and logged.
+      if (!(e instanceof StorageError)) throw e;
+      this.writeFailed.inc();
+      this.api.log.warn({ err: e.message, owner: `${user}@${host}` }, 'archive unavailable; message delivered without archiving');
+      return undefined;
+    }
     if (!ok) return undefined;
     const id = newId();
     const item = { id, when, with: peer.bareString(), payload: storedCopy(stanza).toString(), meta: { dir, type: stanza.attrs.type ?? 'normal' } };

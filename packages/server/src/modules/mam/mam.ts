@@ -24,6 +24,7 @@ import { addStanzaId, archivable, NS_MAM, NS_MAM_EXTENDED, NS_SID, stripForgedSt
 import { parsePrefs, prefsXml } from './prefs.js';
 import { queryForm } from './query.js';
 import { Archiver, type MamOptions } from './archiver.js';
+import { StorageError } from '../../storage/storage.js';
 import { formatDateTime } from '@magpie/core/protocol/datetime';
 
 export const MAM_SERVICE = 'mam';
@@ -74,6 +75,8 @@ export default defineModule({
     const archiver = new Archiver(api as ModuleApi<MamOptions>);
     const o = api.options;
     api.provide(MAM_SERVICE, archiver);
+    // Rows still queued when the server stops are written before storage closes.
+    api.onUnload(() => archiver.settled());
     api.discoFeature(NS_MAM, 'account');
     api.discoFeature(NS_MAM_EXTENDED, 'account');
     api.discoFeature(NS_SID, 'account');
@@ -93,7 +96,12 @@ export default defineModule({
       const owner = ev.to.bare;
       stripForgedStanzaIds(ev.stanza, owner.toString());
       if (!archivable(ev.stanza)) return undefined;
-      if (!(await api.accounts.userExists(owner.domain, owner.local))) return undefined;
+      let exists: boolean;
+      try { exists = await api.accounts.userExists(owner.domain, owner.local); } catch (e) {
+        if (e instanceof StorageError) return undefined; // storage down: delivered, not archived (archiver.ts)
+        throw e;
+      }
+      if (!exists) return undefined;
       const id = await archiver.archive(owner, ev.from, ev.stanza, 'in');
       if (id !== undefined) addStanzaId(ev.stanza, id, owner.toString());
       return undefined;

@@ -26,6 +26,8 @@ export interface MucContext {
   forget(room: Room): Promise<void>;
   /** Append a groupchat message to the room's archive when logging is on. */
   archive(room: Room, stanza: Element, when: number, sender: string): Promise<string | undefined>;
+  /** Cluster mode: the public rooms of every node (disco#items); else ctx.rooms is all there is. */
+  publicRooms?(): Promise<{ node: string; name: string }[]>;
 }
 
 export function affiliationOf(ctx: MucContext, room: Room, bare: string): Affiliation {

@@ -41,19 +41,30 @@ export class RoomStore {
   async loadAll(limits: ConfigLimits): Promise<Room[]> {
     const out: Room[] = [];
     for (const [node, raw] of await this.map.getAll<Json>(this.domain, '', STORE)) {
-      const doc = raw as unknown as StoredRoom;
-      const jid = JID.tryParse(`${node}@${this.domain}`);
-      if (!jid || doc?.v !== 1) continue;
-      // Fields added later get their defaults; limits lowered since are applied.
-      const config: RoomConfig = { ...defaultConfig(limits, node), ...doc.config };
-      config.maxUsers = Math.min(config.maxUsers, limits.maxUsersLimit);
-      config.historyLength = Math.min(config.historyLength, limits.maxHistory);
-      const room = new Room(jid, config, { secret: doc.secret, createdAt: doc.createdAt });
-      for (const [j, rec] of doc.affiliations) room.affiliations.set(j, rec);
-      room.subject = doc.subject ?? room.subject;
-      out.push(room);
+      const room = this.fromDoc(node, raw, limits);
+      if (room) out.push(room);
     }
     return out;
+  }
+
+  /** One persistent room (cluster mode loads a room when this node takes it over). */
+  async load(node: string, limits: ConfigLimits): Promise<Room | undefined> {
+    const raw = await this.map.get<Json>(this.domain, '', STORE, node);
+    return raw === undefined ? undefined : this.fromDoc(node, raw, limits);
+  }
+
+  private fromDoc(node: string, raw: Json, limits: ConfigLimits): Room | undefined {
+    const doc = raw as unknown as StoredRoom;
+    const jid = JID.tryParse(`${node}@${this.domain}`);
+    if (!jid || doc?.v !== 1) return undefined;
+    // Fields added later get their defaults; limits lowered since are applied.
+    const config: RoomConfig = { ...defaultConfig(limits, node), ...doc.config };
+    config.maxUsers = Math.min(config.maxUsers, limits.maxUsersLimit);
+    config.historyLength = Math.min(config.historyLength, limits.maxHistory);
+    const room = new Room(jid, config, { secret: doc.secret, createdAt: doc.createdAt });
+    for (const [j, rec] of doc.affiliations) room.affiliations.set(j, rec);
+    room.subject = doc.subject ?? room.subject;
+    return room;
   }
 
   /** Returns the archive id (the stanza-id of XEP-0359). */

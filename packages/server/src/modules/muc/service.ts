@@ -87,8 +87,9 @@ export class MucService {
         ...[NS.DISCO_INFO, NS.DISCO_ITEMS, NS_MUC, 'urn:xmpp:ping', 'urn:xmpp:occupant-id:0'].map((f) => xml('feature', NS.DISCO_INFO, { var: f }))));
     }
     if (s.attrs.type === 'get' && q?.name === 'query' && q.xmlns === NS.DISCO_ITEMS && !q.attrs.node) {
-      const items = [...this.ctx.rooms.values()].filter((r) => r.config.public && !r.locked && !r.destroyed).slice(0, MAX_ITEMS);
-      return this.reply(ev, xml('query', NS.DISCO_ITEMS, {}, ...items.map((r) => xml('item', NS.DISCO_ITEMS, { jid: r.address, name: r.config.name || r.node }))));
+      const items = this.ctx.publicRooms ? await this.ctx.publicRooms()
+        : [...this.ctx.rooms.values()].filter((r) => r.config.public && !r.locked && !r.destroyed).map((r) => ({ node: r.node, name: r.config.name || r.node }));
+      return this.reply(ev, xml('query', NS.DISCO_ITEMS, {}, ...items.slice(0, MAX_ITEMS).map((r) => xml('item', NS.DISCO_ITEMS, { jid: `${r.node}@${this.ctx.domain}`, name: r.name }))));
     }
     if (s.attrs.type === 'get' && q?.name === 'ping' && q.xmlns === NS.PING) return this.reply(ev);
     throw new StanzaError('service-unavailable');

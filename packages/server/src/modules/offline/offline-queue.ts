@@ -11,9 +11,9 @@
 // newer messages, out of order). With read-write-delete the only window is between the write
 // and the delete: a crash there delivers that batch again at the next login (at-least-once),
 // never loses it. Two resources becoming available together cannot both deliver a message: the
-// read-write-delete of an account runs under a per-account lock (one node; a cluster needs the
-// same lock in shared storage, or a take with a lease). "Written" means handed to the session's
-// output (TCP gives no receipt without XEP-0198); a write that makes the session close (its
+// read-write-delete of an account runs under a per-account lock, the storage's
+// (api.stores.lock), so it also holds between cluster nodes (issue #8). "Written" means handed
+// to the session's output (TCP gives no receipt without XEP-0198); a write that makes the session close (its
 // outbound buffer overflowed) is not counted, so that message is delivered again next time.
 
 import { parseFragment } from '@magpie/core/xml/parser';
@@ -22,7 +22,6 @@ import type { JID } from '@magpie/core/jid/jid';
 import type { ModuleApi } from '../module.js';
 import type { ClientSession } from '../../session/session.js';
 import { BLOCKING, type BlockingService } from '../im-services/services.js';
-import { KeyedLock } from '../../util/keyed-lock.js';
 import { withDelay } from './offline-policy.js';
 
 export const STORE = 'offline';
@@ -36,7 +35,6 @@ export interface OfflineOptions {
 interface Usage { bytes: number }
 
 export class OfflineQueue {
-  private readonly lock = new KeyedLock();
   private readonly usage;
 
   constructor(private readonly api: ModuleApi<OfflineOptions>) {
@@ -49,7 +47,7 @@ export class OfflineQueue {
     const bytes = Buffer.byteLength(payload);
     const { archive } = this.api.stores;
     const { maxMessages, maxBytes } = this.api.options;
-    return this.lock.run(`${user}@${host}`, async () => {
+    return this.api.stores.lock(host, user, async () => {
       const count = await archive.count(host, user, STORE);
       // An empty queue resets the byte count, so any drift (a crash between the two writes
       // below) is forgotten the next time the queue drains.
@@ -77,7 +75,7 @@ export class OfflineQueue {
   deliver(session: ClientSession, eligible: () => boolean): Promise<number> {
     const { host, username: user } = session;
     const { archive } = this.api.stores;
-    return this.lock.run(`${user}@${host}`, async () => {
+    return this.api.stores.lock(host, user, async () => {
       let written = 0;
       while (eligible()) {
         const page = await archive.query(host, user, STORE, { limit: this.api.options.batchSize });

@@ -28,6 +28,17 @@ function state(s: ClientSession): SessionState {
   return st;
 }
 
+/** A session moving to another cluster node keeps this state (it must not get its stored
+    messages again on the new node, nor miss them). */
+function exportState(s: ClientSession, out: Record<string, unknown>): void {
+  const st = s.data.get('offline') as SessionState | undefined;
+  if (st) out.offline = { ...st };
+}
+function importState(s: ClientSession, from: Record<string, unknown>): void {
+  const st = from.offline as Partial<SessionState> | undefined;
+  if (st) s.data.set('offline', { unavailable: st.unavailable === true, flushed: st.flushed === true });
+}
+
 function priorityOf(stanza: StanzaEvent['stanza']): number {
   const p = Number.parseInt(stanza.getChildText('priority') ?? '0', 10);
   return Number.isFinite(p) ? p : 0;
@@ -56,6 +67,8 @@ export default defineModule({
     const stored = api.metric('stored');
     const refused = api.metric('refused');
     api.discoFeature('msgoffline');
+    api.hook('session/export', ({ session, state }) => exportState(session, state));
+    api.hook('session/import', ({ session, state }) => importState(session, state));
 
     const deliver = (s: ClientSession): void => {
       const st = state(s);

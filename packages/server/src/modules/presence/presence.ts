@@ -108,5 +108,14 @@ export default defineModule({
 
     // §4.5.2: a connection that ends without unavailable presence sends it anyway.
     api.hook('session/closed', ({ session }) => { track(avail.closed(session)); });
+    // A session moving to another cluster node: who got directed presence goes with it (§4.6.3).
+    api.hook('session/export', ({ session, state }) => {
+      const st = session.data.get('presence') as { directed: Set<string> } | undefined;
+      if (st?.directed.size) state.presence = { directed: [...st.directed] };
+    });
+    api.hook('session/import', ({ session, state }) => {
+      const d = (state.presence as { directed?: unknown } | undefined)?.directed;
+      if (Array.isArray(d)) session.data.set('presence', { directed: new Set(d.filter((x): x is string => typeof x === 'string')) });
+    });
   },
 });

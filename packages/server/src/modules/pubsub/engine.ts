@@ -4,7 +4,9 @@
 // payloads: ./protocol.ts turns requests into calls and results into XML, and the `Notifier`
 // (./notify.ts, ./pep.ts) decides who receives event notifications.
 // Mutations of one service are serialised (a queue per service), so concurrent publishes to one
-// node cannot both see the same item count or both auto-create it.
+// node cannot both see the same item count or both auto-create it. In a cluster (issue #8) the
+// service may be used on several nodes at once: each mutation then also holds the account's lock
+// in storage and re-reads the service first, and tells the other nodes to drop their copy.
 
 import { randomUUID } from 'node:crypto';
 import { StanzaError } from '@magpie/core/protocol/errors';
@@ -49,6 +51,13 @@ export interface ServiceSpec {
 
 interface NodeState { rec: NodeRecord; items?: Item[] }
 
+/** Cluster mode: how mutations are serialised across nodes, and how the others learn of them. */
+export interface ServiceSync {
+  lock<T>(fn: () => Promise<T>): Promise<T>;
+  /** Resolves once the other nodes have dropped their copy (the change is answered after). */
+  changed(): Promise<void>;
+}
+
 const bareOf = (jid: string): string => { const j = JID.parse(jid); return j.bareString(); };
 
 export class PubSubService {
@@ -56,14 +65,31 @@ export class PubSubService {
   private queue: Promise<unknown> = Promise.resolve();
   readonly store: NodeStore;
 
-  constructor(readonly spec: ServiceSpec, store: NodeStore, private relations: Relations, private notifier: Notifier) { this.store = store; }
+  constructor(readonly spec: ServiceSpec, store: NodeStore, private relations: Relations, private notifier: Notifier, private readonly sync?: ServiceSync) { this.store = store; }
+
+  /** Forget what was read from storage (another cluster node changed the service). */
+  invalidate(): void { this.loaded = undefined; }
 
   get jid(): string { return this.spec.jid; }
   get isPep(): boolean { return this.spec.owner !== undefined; }
 
   /** Run `fn` after every mutation queued before it. */
   serial<T>(fn: () => Promise<T>): Promise<T> {
-    const p = this.queue.then(fn, fn);
+    const sync = this.sync;
+    const run = !sync ? fn : async () => {
+      let ran = false;
+      try {
+        return await sync.lock(() => {
+          this.loaded = undefined; // what another node wrote before we got the lock
+          ran = true;
+          return fn();
+        });
+      } finally {
+        // Outside the lock (the next mutation need not wait for it), before the answer.
+        if (ran) await sync.changed();
+      }
+    };
+    const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
   }

@@ -9,7 +9,7 @@ import { StanzaError } from '@magpie/core/protocol/errors';
 import { defineModule } from '../module.js';
 import { ROSTER, type RosterService } from '../im-services/services.js';
 import { CAPS, type CapsService } from '../caps/client-caps.js';
-import { PubSubService, type Notifier, type Relations } from './engine.js';
+import { PubSubService, type Notifier, type Relations, type ServiceSync } from './engine.js';
 import { NodeStore } from './node-store.js';
 import { NS_PUBSUB, type NodeConfig } from './node-config.js';
 import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
@@ -114,6 +114,18 @@ export default defineModule({
       return s;
     };
 
+    // Cluster mode: mutations hold the account's lock in storage and other nodes drop their copy.
+    const syncOf = (host: string, user: string): ServiceSync | undefined => !api.config.cluster.enabled ? undefined : {
+      lock: (fn) => api.stores.lock(host, user, fn),
+      changed: () => api.fire('cache/invalidate', { scope: 'pubsub', host, user }).then(() => undefined, (e: unknown) => { api.log.error({ err: e }, 'pubsub: invalidation failed'); }),
+    };
+    let byDomainRef: Map<string, PubSubService> | undefined;
+    api.hook('cache/invalidate', ({ scope, host, user, remote }) => {
+      if (scope !== 'pubsub' || !remote) return undefined;
+      if (user === '') byDomainRef?.get(host)?.invalidate(); else cache.get(`pep ${user}@${host}`)?.invalidate();
+      return undefined;
+    });
+
     const listeners = new Set<PepListener>();
     const pending = new Map<string, Set<Promise<void>>>();
     let pepNotifier: ReturnType<typeof createPepNotifier>;
@@ -121,7 +133,7 @@ export default defineModule({
       host: bare.domain, user: bare.local, jid: bare.bareString(), owner: bare.bareString(), defaults: defaults(o.pep, true),
       limits: { maxItems: o.pep.maxItems, maxNodes: o.pep.maxNodes, maxItemBytes: o.maxItemBytes },
       mayCreate: (from) => from.bareString() === bare.bareString(),
-    }, new NodeStore(api.stores.map, bare.domain, bare.local), relations, pepNotifier));
+    }, new NodeStore(api.stores.map, bare.domain, bare.local), relations, pepNotifier, syncOf(bare.domain, bare.local)));
     let remote: RemoteInterest | undefined;
     pepNotifier = createPepNotifier({ api, serviceOf: pepOf, listeners, pending, remote: () => remote });
     api.provide<PepService>(PEP, { enabled: o.pep.enabled, of: pepOf, onEvent: (l) => { listeners.add(l); return () => { listeners.delete(l); }; } });
@@ -184,6 +196,7 @@ export default defineModule({
 
     if (o.service.enabled) {
       const byDomain = new Map<string, PubSubService>();
+      byDomainRef = byDomain;
       const notifier: Notifier = serviceNotifier(api);
       const creators = o.service.creators;
       for (const host of api.hosts()) {
@@ -193,7 +206,7 @@ export default defineModule({
           host: domain, user: '', jid: domain, defaults: defaults(o.service, false),
           limits: { maxItems: o.service.maxItems, maxNodes: o.service.maxNodes, maxItemBytes: o.maxItemBytes },
           mayCreate: (from) => creators === 'anyone' || (creators === 'local' ? !!from.local && api.isLocalHost(from.domain) : creators.includes(from.bareString())),
-        }, new NodeStore(api.stores.map, domain, ''), relations, notifier));
+        }, new NodeStore(api.stores.map, domain, ''), relations, notifier, syncOf(domain, '')));
         api.serveDomain(domain);
         api.discoItem((h) => (h === host ? { jid: domain, name: 'Publish-Subscribe' } : undefined));
       }

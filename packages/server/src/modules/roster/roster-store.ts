@@ -5,6 +5,9 @@
 //
 // Every change runs under a per-account lock (`lock`): roster sets from several resources and
 // subscription stanzas from contacts are read-modify-write sequences that must not interleave.
+// The lock is the storage's (api.stores.lock), so it holds across cluster nodes too: items are
+// rows and would survive concurrent writers, but the version counter (kv) would not — two nodes
+// bumping it at once would hand out one version for two different rosters (§2.6).
 // Inside the lock the version is bumped BEFORE the item is written: a crash in between leaves
 // a newer version over unchanged items (a client refetches; harmless), never changed items
 // under an old version (a client would keep a stale roster). Pushes follow the write.
@@ -20,7 +23,6 @@ import type { ScopedStores } from '../module.js';
 import type { SessionRegistry } from '../../session/registry.js';
 import type { Json } from '../../storage/storage.js';
 import { NS_ROSTER, itemElement, queryElement, removedElement } from './roster-xml.js';
-import { KeyedLock } from '../../util/keyed-lock.js';
 
 export const STORE_ITEMS = 'roster';
 export const STORE_PENDING = 'roster-pending';
@@ -49,7 +51,6 @@ export interface RosterManager extends RosterService {
 }
 
 export class RosterStore implements RosterManager {
-  private readonly locks = new KeyedLock();
   private seq = 0;
 
   constructor(private readonly stores: ScopedStores, private readonly sessions: SessionRegistry, readonly maxItems: number) {}
@@ -80,7 +81,7 @@ export class RosterStore implements RosterManager {
   // --- RosterManager ---------------------------------------------------------------------------
 
   lock<T>(host: string, user: string, fn: () => Promise<T>): Promise<T> {
-    return this.locks.run(`${host}\u0000${user}`, fn);
+    return this.stores.lock(host, user, fn);
   }
 
   async version(host: string, user: string): Promise<string> {

@@ -7,6 +7,7 @@ import type { StanzaError } from '@magpie/core/protocol/errors';
 import type { ClientSession } from '../../session/session.js';
 import type { ModuleApi } from '../module.js';
 import { handleUnacked } from './death-policy.js';
+import { SharedState } from '../../session/shared-state.js';
 
 const DELAY = 'urn:xmpp:delay';
 const ME = JID.parse('me@localhost/phone');
@@ -15,7 +16,7 @@ function fakeSession(jid: JID, opts: { presence?: boolean; priority?: number } =
   const got: Element[] = [];
   return { kind: 'c2s', id: jid.toString(), jid, host: jid.domain, username: jid.local, priority: opts.priority ?? 0,
     presence: opts.presence ? parseFragment('<presence/>') : undefined, interested: false, secure: false, remoteAddress: '127.0.0.1',
-    log: undefined as never, data: new Map(), connectedAt: 0, closed: false, suspended: false, got,
+    log: undefined as never, data: new Map(), shared: new SharedState(), connectedAt: 0, closed: false, suspended: false, got,
     send: (s: Element) => { got.push(s); }, close: () => {} };
 }
 

@@ -8,6 +8,7 @@ import { StreamError } from '@magpie/core/protocol/errors';
 import type { LocalClientSession } from '../../stream/client-session.js';
 import { advance, parseH } from './counter.js';
 import { UnackedQueue } from './unacked-queue.js';
+import type { MirrorHandle } from '../../session/unacked-mirror.js';
 
 export const NS_SM = 'urn:xmpp:sm:3';
 export const DATA_KEY = 'stream-management';
@@ -21,11 +22,11 @@ export interface SmOptions {
   requestIntervalSeconds: number;
   maxHibernatedPerAccount: number;
   rememberExpired: number;
+  handoverTimeoutMs: number;
+  movedIdTtlSeconds: number;
 }
 
 export class SmSession {
-  /** SM-ID (§5): unguessable, never reused while the server runs. */
-  readonly id = randomBytes(18).toString('base64url');
   /** Stanzas received from the client and handled ('h' we report), modulo 2^32. */
   inbound = 0;
   readonly queue = new UnackedQueue();
@@ -33,8 +34,22 @@ export class SmSession {
   requestOutstanding = false;
   suspendedAt = 0;
   expiry: NodeJS.Timeout | undefined;
+  /** Being handed to another cluster node: neither resumable here nor expiring meanwhile. */
+  parked = false;
+  /** Moved here from another node: this node recorded itself as the holder of the SM-ID. */
+  claimed = false;
+  /** Cluster mode: the copy of the queue outside this process (session/unacked-mirror.ts). */
+  mirror: MirrorHandle | undefined;
 
-  constructor(readonly session: LocalClientSession, readonly resumable: boolean, readonly timeoutSeconds: number, private readonly opts: SmOptions) {}
+  /**
+   * `id`, the SM-ID (§5): unguessable (144 random bits), never reused while the server runs; in
+   * a cluster it ends in ".<node>" (see session/handover.ts). A session that moved here from
+   * another node keeps the id it had there.
+   */
+  constructor(readonly session: LocalClientSession, readonly resumable: boolean, readonly timeoutSeconds: number, private readonly opts: SmOptions,
+    readonly id = SmSession.newId()) {}
+
+  static newId(): string { return randomBytes(18).toString('base64url'); }
 
   /** The stream the session is on now (a no-op placeholder while suspended). */
   write(el: Element): void { if (!this.session.suspended && !this.session.closed) this.session.currentStream.write(el); }
@@ -44,6 +59,7 @@ export class SmSession {
   /** Tap on every outbound stanza: count, queue, enforce the limit, request acks now and then. */
   onOutbound(stanza: Element): void {
     this.queue.push(stanza);
+    this.mirror?.push(stanza, Date.now());
     if (this.queue.length > this.opts.maxUnacked) {
       // Deferred: we are inside the session's write path.
       queueMicrotask(() => {
@@ -73,6 +89,7 @@ export class SmSession {
     if (h === undefined) throw new StreamError('bad-format', "<a/> needs an 'h' attribute holding an unsignedInt");
     const r = this.queue.ack(h);
     if (!r.ok) throw handledCountTooHigh(h, r.sent);
+    if (r.acked) this.mirror?.ack(r.acked);
     this.requestOutstanding = false;
   }
 

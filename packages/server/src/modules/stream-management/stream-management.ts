@@ -8,6 +8,8 @@
 // LocalClientSession, a `hibernation` callback consulted when the session's stream ends
 // (returning true keeps the session registered, presence and all, while nothing is written),
 // and `adopt` on an authenticated stream's negotiation handle to attach such a session to it.
+// In cluster mode the node offers a 'session-handover' service and a session can be resumed on
+// another node (./cross-node.ts); without it nothing here changes.
 
 import { z } from 'zod';
 import { xml } from '@magpie/core/xml/element';
@@ -19,6 +21,9 @@ import { defineModule } from '../module.js';
 import { parseH } from './counter.js';
 import { handleUnacked } from './death-policy.js';
 import { DATA_KEY, NS_SM, SmSession, failed, handledCountTooHigh, type SmOptions } from './sm-session.js';
+import { SESSION_HANDOVER_SERVICE, type SessionHandoverService } from '../../session/handover.js';
+import { exportSession, importSession, type CrossNodeContext } from './cross-node.js';
+import { UNACKED_MIRROR_SERVICE, type UnackedMirrorService } from '../../session/unacked-mirror.js';
 
 interface Expired { h: number; host: string; username: string; at: number }
 
@@ -29,7 +34,7 @@ export default defineModule({
     name: 'stream-management',
     description: 'Acknowledgements and resumption of c2s streams (XEP-0198)',
     specs: [{ spec: 'XEP-0198', version: '1.6.3', status: 'complete',
-      notes: 'c2s only; resumption of hibernated sessions and takeover of a stale connection; unacknowledged messages are re-routed, stored offline or bounced when a session ends; no `location`; SM-IDs do not survive a restart' }],
+      notes: 'c2s only; resumption of hibernated sessions and takeover of a stale connection, in a cluster also on another node than the one holding the session; unacknowledged messages are re-routed, stored offline or bounced when a session ends (in a cluster also when its node is killed: queues mirrored in Redis); no `location`; SM-IDs do not survive a restart' }],
     options: z.object({
       /** Offer resumption (<enable resume='true'/>). */
       resume: z.boolean().default(true),
@@ -46,6 +51,12 @@ export default defineModule({
       maxHibernatedPerAccount: z.number().int().min(0).default(3),
       /** Ended SM-IDs remembered (for <failed h=''/>, §5), each for maxResumeSeconds. */
       rememberExpired: z.number().int().min(0).default(10000),
+      /** Cluster mode: how long a node waits for the node holding a session to hand it over
+          before answering <failed/> (the client then binds anew). */
+      handoverTimeoutMs: z.number().int().min(100).max(60_000).default(5000),
+      /** Cluster mode: how long the record "this node now holds SM-ID x" of a session that moved
+          here outlives a crash of this node (it is refreshed on hibernation, deleted at the end). */
+      movedIdTtlSeconds: z.number().int().min(60).max(30 * 86400).default(86400),
     }).strict(),
     defaultEnabled: true,
   },
@@ -54,7 +65,13 @@ export default defineModule({
     const byId = new Map<string, SmSession>();
     const active = new Set<SmSession>();
     const expired = new Map<string, Expired>();
-    const m = { enabled: api.metric('enabled'), resumed: api.metric('resumed'), suspended: api.metric('suspended'), expired: api.metric('expired'), unacked: api.metric('unacked_on_close') };
+    const m = { enabled: api.metric('enabled'), resumed: api.metric('resumed'), suspended: api.metric('suspended'), expired: api.metric('expired'), unacked: api.metric('unacked_on_close'),
+      movedIn: api.metric('moved_in'), orphaned: api.metric('orphaned_unacked') };
+    /** Cluster mode only: sessions resumed on another node than the one holding them. */
+    const handover = api.service<SessionHandoverService>(SESSION_HANDOVER_SERVICE);
+    /** Cluster mode only (cluster.mirrorUnacked): every queue copied out of this process, so a
+        node reaping this one after a kill -9 can hand what it held to the death policy. */
+    const mirror = api.service<UnackedMirrorService>(UNACKED_MIRROR_SERVICE);
 
     api.hook('stream/features', (ev) => { if (ev.authenticated && !ev.bound) ev.features.c('sm', {}, NS_SM); });
 
@@ -64,7 +81,7 @@ export default defineModule({
       const sm = ev.session ? smOf(ev.session) : undefined;
       switch (el.name) {
         case 'enable': enable(ev); return true;
-        case 'resume': resume(ev); return true;
+        case 'resume': return resume(ev).then(() => true);
         case 'r': if (sm) ev.stream.send(sm.ackElement()); return true;
         case 'a': sm?.onAck(el.attrs.h); return true;
         default: return undefined;
@@ -80,37 +97,69 @@ export default defineModule({
       const resumable = wanted && opts.resume && opts.maxHibernatedPerAccount > 0;
       const asked = el.attrs.max !== undefined ? Number.parseInt(el.attrs.max, 10) : NaN;
       const timeout = Number.isFinite(asked) && asked > 0 ? Math.min(asked, opts.maxResumeSeconds) : opts.maxResumeSeconds;
-      const sm = new SmSession(session, resumable, timeout, opts);
+      const sm = new SmSession(session, resumable, timeout, opts, handover ? SmSession.newId() + handover.idSuffix : undefined);
       session.data.set(DATA_KEY, sm);
       ev.stream.send(xml('enabled', NS_SM, resumable ? { id: sm.id, resume: 'true', max: String(timeout) } : { id: sm.id }));
       // Both counters start now (§4 note): taps see only what follows <enabled/>.
+      attach(sm);
+      m.enabled.inc();
+    }
+
+    function attach(sm: SmSession): void {
+      const session = sm.session;
       session.inbound.push(() => sm.onInbound());
       session.outbound.push((st) => sm.onOutbound(st));
-      if (resumable) {
+      if (mirror && !sm.mirror) {
+        // Room for the overflow tolerated until the stream is closed (sm-session.ts).
+        sm.mirror = mirror.open(sm.id, session.jid.toString(), 2 * opts.maxUnacked);
+        for (const u of sm.queue.pending()) sm.mirror.push(u.stanza, u.when); // a session that moved here
+      }
+      if (sm.resumable) {
         byId.set(sm.id, sm);
         session.hibernation = (ending) => hibernate(sm, ending);
       }
       active.add(sm);
-      m.enabled.inc();
     }
 
-    function resume(ev: NegotiationEvent): void {
+    const mine = (x: { host: string; username: string }, host: string, username: string | undefined) => x.username === username && x.host === host;
+    const cross: CrossNodeContext = {
+      api: api as never, opts, byId, active, attach,
+      expiredH: (previd, host, username) => {
+        const gone = expired.get(previd);
+        return gone && mine(gone, host, username) && Date.now() - gone.at < opts.maxResumeSeconds * 1000 ? gone.h : undefined;
+      },
+      armExpiry: (sm) => armExpiry(sm),
+    };
+    if (handover) {
+      handover.setExporter((req) => exportSession(cross, req));
+      api.onUnload(() => handover.setExporter(undefined));
+    }
+
+    async function resume(ev: NegotiationEvent): Promise<void> {
       const el = ev.element;
       if (ev.session || !ev.stream.authenticated) { ev.stream.send(failed('unexpected-request')); return; }
       const previd = el.attrs.previd;
       const h = parseH(el.attrs.h);
       if (!previd || h === undefined) { ev.stream.send(failed('bad-request')); return; }
       const sm = byId.get(previd);
-      const mine = (x: { host: string; username: string }) => x.username === ev.stream.username && x.host === ev.stream.host;
-      if (!sm || sm.session.closed || !mine(sm.session)) {
+      if (!sm || sm.session.closed || sm.parked || !mine(sm.session, ev.stream.host, ev.stream.username)) {
+        // Not here: maybe on another cluster node (which checks the account the same way).
+        const elsewhere = !sm && handover ? await handover.fetch({ previd, host: ev.stream.host, username: ev.stream.username! }, opts.handoverTimeoutMs) : undefined;
+        if (elsewhere) {
+          if (await importSession(cross, ev, previd, h, elsewhere)) {
+            handover!.claim(previd, Math.max(opts.movedIdTtlSeconds, opts.maxResumeSeconds));
+            m.resumed.inc();
+            m.movedIn.inc();
+          }
+          return;
+        }
         // Another account's SM-ID is as unknown as a made-up one; our own expired one says h.
-        const gone = expired.get(previd);
-        const known = gone && mine(gone) && Date.now() - gone.at < opts.maxResumeSeconds * 1000;
-        ev.stream.send(failed('item-not-found', known ? gone.h : undefined));
+        ev.stream.send(failed('item-not-found', cross.expiredH(previd, ev.stream.host, ev.stream.username!)));
         return;
       }
       const r = sm.queue.ack(h);
       if (!r.ok) throw handledCountTooHigh(h, r.sent);
+      if (r.acked) sm.mirror?.ack(r.acked);
       const ok = ev.stream.adopt(sm.session, () => {
         if (sm.expiry) clearTimeout(sm.expiry);
         sm.expiry = undefined;
@@ -128,6 +177,9 @@ export default defineModule({
     }
 
     function hibernate(sm: SmSession, ending: StreamEnding): boolean {
+      // Being handed to another node (its stale connection closed with <conflict/>, or lost
+      // meanwhile): kept, without a timer, until that node's verdict.
+      if (sm.parked) { sm.suspendedAt = Date.now(); return true; }
       // A client that closed its stream meant to end the session; a server-side error ends it
       // too, except the keepalive's verdict that the connection is dead.
       if (ending.cause === 'client-closed') return false;
@@ -139,14 +191,20 @@ export default defineModule({
       while (others.length >= opts.maxHibernatedPerAccount) others.shift()!.session.close();
       sm.suspendedAt = Date.now();
       sm.requestOutstanding = false;
-      sm.expiry = setTimeout(() => {
-        session.log.info('not resumed in time');
-        m.expired.inc();
-        session.close();
-      }, sm.timeoutSeconds * 1000);
-      sm.expiry.unref();
+      armExpiry(sm);
+      if (sm.claimed) handover?.claim(sm.id, Math.max(opts.movedIdTtlSeconds, sm.timeoutSeconds));
       m.suspended.inc();
       return true;
+    }
+
+    function armExpiry(sm: SmSession): void {
+      if (sm.expiry) clearTimeout(sm.expiry);
+      sm.expiry = setTimeout(() => {
+        sm.session.log.info('not resumed in time');
+        m.expired.inc();
+        sm.session.close();
+      }, sm.timeoutSeconds * 1000);
+      sm.expiry.unref();
     }
 
     // Output a transport could never hand over (a BOSH session that died with stanzas not yet
@@ -176,16 +234,31 @@ export default defineModule({
     async function ended(session: ClientSession, sm: SmSession): Promise<void> {
       active.delete(sm);
       if (sm.expiry) clearTimeout(sm.expiry);
+      if (sm.claimed) handover?.release(sm.id);
       if (byId.delete(sm.id) && opts.rememberExpired > 0) {
         expired.set(sm.id, { h: sm.inbound, host: session.host, username: session.username, at: Date.now() });
         while (expired.size > opts.rememberExpired) expired.delete(expired.keys().next().value!);
       }
       const items = sm.queue.drain();
-      if (!items.length) return;
-      m.unacked.inc(items.length);
-      const outcome = await handleUnacked(api as never, session, items);
-      session.log.info(outcome, 'unacknowledged stanzas handled');
+      // The mirror goes once the stanzas are handled: a node killed meanwhile leaves them to
+      // the node reaping it (handled twice rather than lost).
+      try {
+        if (!items.length) return;
+        m.unacked.inc(items.length);
+        const outcome = await handleUnacked(api as never, session, items);
+        session.log.info(outcome, 'unacknowledged stanzas handled');
+      } finally { sm.mirror?.close(); }
     }
+    // Cluster mode: the queue of a session of a node that was killed, read back from its mirror
+    // on the node reaping it; the same policy as for a session that ended here. The session is
+    // a closed proxy out of the registry, so re-routing never sends them back to it.
+    api.hook('session/orphaned', async ({ session, stanzas }) => {
+      if (!stanzas.length) return undefined;
+      m.orphaned.inc(stanzas.length);
+      const outcome = await handleUnacked(api as never, session, stanzas);
+      api.log.info({ jid: session.jid.toString(), ...outcome }, 'unacknowledged stanzas of a session on a dead cluster node handled');
+      return undefined;
+    });
 
     // Periodic <r/> while anything is unacknowledged, so a silent client still lets us trim.
     const every = opts.requestIntervalSeconds * 1000;

@@ -104,6 +104,32 @@ if (!url) {
       } finally { for (const x of all) await x.close(); }
     });
 
+    it('account locks hold between two processes on one database (cluster nodes), and a wait is bounded', async () => {
+      const sch = newSchema();
+      const a = await openIn(sch);
+      const b = await openStorage({ type: 'postgres', url: url!, schema: sch, poolSize: 4, lockTimeoutMs: 300 });
+      try {
+        // Read-modify-write of one counter, 2 x 25 at once through two storages: none lost.
+        const bump = (st: Storage) => st.withAccountLock('h', 'u', 'test', async () => {
+          const v = (await st.kv.get<number>('h', 'u', 'counter')) ?? 0;
+          await new Promise((r) => setTimeout(r, 2));
+          await st.kv.set('h', 'u', 'counter', v + 1);
+        });
+        await Promise.all(Array.from({ length: 25 }, () => [bump(a), bump(b)]).flat());
+        assert.equal(await a.kv.get('h', 'u', 'counter'), 50);
+        // A holder that does not let go: the other process gives up after lockTimeoutMs.
+        let release!: () => void;
+        const held = a.withAccountLock('h', 'u', 'test', () => new Promise<void>((r) => { release = r; }));
+        await new Promise((r) => setTimeout(r, 100));
+        const t0 = Date.now();
+        await assert.rejects(b.withAccountLock('h', 'u', 'test', async () => 'never'), (e: unknown) => e instanceof StorageError);
+        assert.ok(Date.now() - t0 < 5000);
+        release();
+        await held;
+        assert.equal(await b.withAccountLock('h', 'u', 'test', async () => 'after'), 'after');
+      } finally { await a.close(); await b.close(); }
+    });
+
     it('an unknown database is a clear StorageError', async () => {
       const bad = new URL(url!);
       bad.pathname = '/magpie_no_such_db';

@@ -14,11 +14,13 @@ import {
   type Json, type KeyValueStore, type MapStore, type Storage, type StoredCredentials,
 } from '../storage.js';
 import {
-  checkKey, checkMigrations, checkQuery, decodeJson, encodeJson, prepareItem, rowToItem, type ArchiveRow, type StorageLog,
+  checkKey, checkMigrations, checkQuery, closedError, decodeJson, encodeJson, prepareItem, rowToItem, type ArchiveRow, type StorageLog,
 } from '../common.js';
 import { countSql, deleteSql, finishPage, INSERT_SQL, isTimeWindow, pageSql, purgeSql, seqOfId, takeSql } from '../archive-sql.js';
 import { PgConnection, SCHEMA_RE } from './pg-pool.js';
 import { migrations } from './migrations.js';
+import { PgAccountLocks } from './account-lock.js';
+import { KeyedLock } from '../../util/keyed-lock.js';
 import type pg from 'pg';
 
 const LATEST = checkMigrations(migrations);
@@ -27,11 +29,19 @@ const LOCK_TAKE = 0x4d61_6702;
 /** Time windows up to this many rows are read from the when index first (see pageSql). */
 const WINDOW_FIRST_MAX = 20_000;
 
-export interface PgOptions { url: string; schema?: string; poolSize?: number; log?: StorageLog }
+export interface PgOptions { url: string; schema?: string; poolSize?: number; lockPoolSize?: number; lockTimeoutMs?: number; sharedLocks?: boolean; log?: StorageLog }
+
+/** Defaults of the per-account lock pool (./account-lock.ts). */
+const LOCK_POOL_SIZE = 4;
+const LOCK_TIMEOUT_MS = 30_000;
 
 export class PostgresStorage implements Storage {
   readonly kind = 'postgres' as const;
   readonly conn: PgConnection;
+  private lockConn: PgConnection | undefined;
+  private readonly locks: PgAccountLocks;
+  /** sharedLocks: false — one server on this database: an in-process lock is enough. */
+  private readonly localLocks: KeyedLock | undefined;
   private readonly schema: string | undefined;
   private readonly log: StorageLog | undefined;
 
@@ -42,6 +52,18 @@ export class PostgresStorage implements Storage {
     this.schema = opts.schema;
     this.log = opts.log;
     this.conn = new PgConnection(opts.url, opts);
+    this.locks = new PgAccountLocks(() => {
+      if (this.conn.isClosed) throw closedError('PostgreSQL');
+      // Opened at the first lock: a deployment whose modules never lock pays nothing.
+      this.lockConn ??= new PgConnection(opts.url, { schema: opts.schema, poolSize: opts.lockPoolSize ?? LOCK_POOL_SIZE, log: opts.log });
+      return this.lockConn;
+    }, { schema: opts.schema, timeoutMs: opts.lockTimeoutMs ?? LOCK_TIMEOUT_MS });
+    this.localLocks = opts.sharedLocks === false ? new KeyedLock() : undefined;
+  }
+
+  withAccountLock<T>(host: string, user: string, scope: string, fn: () => Promise<T>): Promise<T> {
+    if (this.localLocks) return this.localLocks.run(`${scope}\u0000${host}\u0000${user}`, fn);
+    return this.locks.run(host, user, scope, fn);
   }
 
   /** The raw pool, for tests (EXPLAIN, killing a backend) and diagnostics only. */
@@ -74,7 +96,7 @@ export class PostgresStorage implements Storage {
 
   async schemaVersion(): Promise<number> { return this.version(); }
 
-  async close(): Promise<void> { await this.conn.end(); }
+  async close(): Promise<void> { await this.conn.end(); await this.lockConn?.end(); }
 
   readonly accounts: AccountStore = {
     create: async (host, user, credentials) => {

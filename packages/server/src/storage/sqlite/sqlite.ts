@@ -30,6 +30,7 @@ import {
 } from '../common.js';
 import { countSql, deleteSql, finishPage, INSERT_SQL, pageSql, purgeSql, seqOfId, takeSql, type BuiltSql } from '../archive-sql.js';
 import { migrations } from './migrations.js';
+import { KeyedLock } from '../../util/keyed-lock.js';
 
 const LATEST = checkMigrations(migrations);
 
@@ -48,6 +49,9 @@ export class SqliteStorage implements Storage {
   readonly database: Database.Database;
   private readonly cache = new Map<string, Database.Statement>();
   private closed = false;
+  // One process owns an SQLite database (cluster mode refuses SQLite), so an in-process lock
+  // serialises every holder.
+  private readonly locks = new KeyedLock();
 
   constructor(path: string, private readonly log?: StorageLog) {
     const memory = path === ':memory:' || path === '';
@@ -85,6 +89,10 @@ export class SqliteStorage implements Storage {
   }
 
   private all<R>(q: BuiltSql): R[] { return this.stmt(q.text).all(...q.values) as R[]; }
+
+  withAccountLock<T>(host: string, user: string, scope: string, fn: () => Promise<T>): Promise<T> {
+    return this.locks.run(`${scope}\u0000${host}\u0000${user}`, fn);
+  }
 
   async migrate(): Promise<void> {
     this.guard('SQLite migration failed', () => {

@@ -12,6 +12,7 @@ import type { Logger } from '../../log/logger.js';
 import type { Transport } from '../transport.js';
 import { BoshBadRequest, parseBoshVersion, parseRequest, httpStatus, terminateBody, type BoshRequest, type TerminalCondition } from './body.js';
 import { BoshSession, type Reply } from './session.js';
+import { clientAddress } from '../proxy-protocol.js';
 
 export interface BoshServiceOptions {
   path: string;
@@ -144,7 +145,7 @@ export class BoshService {
     const to = JID.tryParse(a.to);
     if (!to?.isDomain || !this.o.isLocalHost(to.domain)) return fail('host-unknown', 'not a domain served here');
     for (const k of ['wait', 'hold'] as const) if (a[k] !== undefined && !INT_RE.test(a[k])) return fail('bad-request', `invalid ${k}`);
-    const addr = req.socket.remoteAddress ?? '';
+    const { address: addr, port: remotePort } = clientAddress(req.socket); // the client's, behind a PROXY balancer
     const count = this.perAddress.get(addr) ?? 0;
     if (count >= this.o.maxSessionsPerAddress) return fail('policy-violation', 'too many BOSH sessions from this address');
     const wait = Math.min(a.wait !== undefined ? Number(a.wait) : this.o.maxWait, this.o.maxWait);
@@ -156,7 +157,7 @@ export class BoshService {
     const sid = randomBytes(18).toString('base64url');
     const log = this.o.log.child({ bosh: randomBytes(4).toString('hex'), addr });
     const s = new BoshSession({
-      sid, log, remoteAddress: addr, remotePort: req.socket.remotePort ?? 0, localPort: req.socket.localPort ?? 0, secure, legacy, ver,
+      sid, log, remoteAddress: addr, remotePort, localPort: req.socket.localPort ?? 0, secure, legacy, ver,
       domain: to.domain, lang: a['xml:lang'], from: a.from, wait, hold, inactivity, polling, maxPause: this.o.maxPause,
       maxPendingBytes: this.o.maxPendingBytes,
       onEnd: (x) => this.forget(x),

@@ -1,0 +1,194 @@
+// Keys owned by one node at a time, and stanzas for them carried to their owner (issue #8: "MUC
+// rooms (one node owns a room at a time, ownership moves when that node dies)"). The module
+// side is the OWNED_KEYS_SERVICE interface (modules/owned-keys.ts); this is its Redis side.
+//
+// Keys (under the cluster prefix; <ns> is a module's namespace, e.g. muc:conference.example):
+//   <p>:own:<ns>:<key>       string  the owning node (claimed with a script: exactly one winner)
+//   <p>:ownstate:<ns>:<key>  string  the owner's snapshot of the key's state (takeover)
+//   <p>:owndir:<ns>          hash    key -> label, the listed keys of every node
+//   <p>:nodeown:<node>       set     JSON [ns, key] of what that node claimed (cleared when it dies)
+// A stanza for a key goes to the owner as {t:'svc'} on <p>:to:<node>; PUBLISH reaching nobody
+// means the owner died: its claim is cleared and the sender claims the key itself. The node
+// that reaps a dead node clears its claims and takes its keys over at once (orphaned()).
+// Every write here goes through the node's one command connection, so they keep their order.
+
+import { JID } from '@magpie/core/jid/jid';
+import { serialize, type Element } from '@magpie/core/xml/element';
+import { parseFragment } from '@magpie/core/xml/parser';
+import type { Logger } from '../log/logger.js';
+import type { OwnedKeys, OwnedKeysHandlers, OwnedKeysProvider } from '../modules/owned-keys.js';
+import type { StanzaEvent } from '../hooks/events.js';
+import type { ClusterRedis } from './redis-link.js';
+import type { DirectMessage } from './wire.js';
+
+/** Re-routings of one stanza between nodes before it is dropped (claims moving under it). */
+export const MAX_OWNER_HOPS = 3;
+
+const CLAIM_LUA = `
+local cur = redis.call('GET', KEYS[1])
+if cur then return cur end
+redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SADD', KEYS[2], ARGV[2])
+return ARGV[1]`;
+
+const RELEASE_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+  redis.call('DEL', KEYS[1])
+  if ARGV[4] ~= '1' then redis.call('DEL', KEYS[2]); redis.call('HDEL', KEYS[3], ARGV[3]) end
+end
+redis.call('SREM', KEYS[4], ARGV[2])
+return 1`;
+
+/** Clear a claim only if `node` (ARGV[1]) still holds it. */
+const CLEAR_IF_LUA = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]); return 1 end
+return 0`;
+
+const SAVE_LUA = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[4] == '' then redis.call('HDEL', KEYS[3], ARGV[3]) else redis.call('HSET', KEYS[3], ARGV[3], ARGV[4]) end
+return 1`;
+
+type Scripts = ClusterRedis & {
+  ownClaim(owner: string, nodeSet: string, me: string, member: string): Promise<string>;
+  ownRelease(owner: string, state: string, dir: string, nodeSet: string, me: string, member: string, key: string, keep: string): Promise<number>;
+  ownClearIf(owner: string, node: string): Promise<number>;
+  ownSave(owner: string, state: string, dir: string, me: string, json: string, key: string, label: string): Promise<number>;
+};
+
+/** What ownership needs of the cluster node. */
+export interface OwnershipHost {
+  readonly name: string;
+  readonly cmd: ClusterRedis;
+  readonly keys: { prefix: string; inbox(node: string): string };
+  track(p: Promise<unknown>): void;
+}
+
+export class Ownership implements OwnedKeysProvider {
+  private readonly spaces = new Map<string, OwnedKeysHandlers>();
+  /** What this node claimed: written again after a Redis outage (Redis may come back empty). */
+  private readonly mine = new Map<string, Set<string>>();
+  private defined = false;
+
+  constructor(private readonly host: OwnershipHost, private readonly log: Logger) {}
+
+  get node(): string { return this.host.name; }
+
+  private get cmd(): Scripts {
+    const c = this.host.cmd as Scripts;
+    if (!this.defined) {
+      this.defined = true;
+      c.defineCommand('ownClaim', { numberOfKeys: 2, lua: CLAIM_LUA });
+      c.defineCommand('ownRelease', { numberOfKeys: 4, lua: RELEASE_LUA });
+      c.defineCommand('ownClearIf', { numberOfKeys: 1, lua: CLEAR_IF_LUA });
+      c.defineCommand('ownSave', { numberOfKeys: 3, lua: SAVE_LUA });
+    }
+    return c;
+  }
+
+  private k(kind: 'own' | 'ownstate', ns: string, key: string): string { return `${this.host.keys.prefix}:${kind}:${ns}:${key}`; }
+  private dir(ns: string): string { return `${this.host.keys.prefix}:owndir:${ns}`; }
+  private nodeSet(node: string): string { return `${this.host.keys.prefix}:nodeown:${node}`; }
+
+  namespace(ns: string, handlers: OwnedKeysHandlers): OwnedKeys {
+    if (this.spaces.has(ns)) throw new Error(`owned keys: namespace ${ns} is already taken`);
+    this.spaces.set(ns, handlers);
+    const me = this.host.name;
+    const member = (key: string): string => JSON.stringify([ns, key]);
+    return {
+      node: me,
+      resolve: async (key) => {
+        const owner = await this.cmd.ownClaim(this.k('own', ns, key), this.nodeSet(me), me, member(key));
+        if (owner === me) this.held(ns).add(key);
+        return owner;
+      },
+      forward: async (owner, key, ev, hop) => {
+        const msg: DirectMessage = { t: 'svc', ns, hop, from: ev.from.toString(), to: ev.to.toString(), x: serialize(ev.stanza) };
+        if ((await this.cmd.publish(this.host.keys.inbox(owner), JSON.stringify(msg))) > 0) return true;
+        this.log.info({ ns, key, owner }, 'cluster: the owner of a key is unreachable; clearing its claim');
+        await this.cmd.ownClearIf(this.k('own', ns, key), owner);
+        return false;
+      },
+      release: async (key, keepState = false) => {
+        this.held(ns).delete(key);
+        await this.cmd.ownRelease(this.k('own', ns, key), this.k('ownstate', ns, key), this.dir(ns), this.nodeSet(me), me, member(key), key, keepState ? '1' : '0');
+      },
+      saveState: (key, state, label) => {
+        this.host.track(this.cmd.ownSave(this.k('own', ns, key), this.k('ownstate', ns, key), this.dir(ns), me, state, key, label ?? ''));
+      },
+      loadState: async (key) => (await this.cmd.get(this.k('ownstate', ns, key))) ?? undefined,
+      directory: async () => new Map(Object.entries(await this.cmd.hgetall(this.dir(ns)))),
+    };
+  }
+
+  private held(ns: string): Set<string> {
+    let s = this.mine.get(ns);
+    if (!s) this.mine.set(ns, (s = new Set()));
+    return s;
+  }
+
+  /**
+   * This node registers again (Redis came back, or the others thought it dead): claim again
+   * what it holds. A key another node claimed meanwhile is that node's now; this node's copy
+   * is dropped (the module's lost()).
+   */
+  async reclaim(): Promise<void> {
+    const me = this.host.name;
+    for (const [ns, keys] of this.mine) {
+      const lost: string[] = [];
+      for (const key of [...keys]) {
+        const owner = await this.cmd.ownClaim(this.k('own', ns, key), this.nodeSet(me), me, JSON.stringify([ns, key]));
+        if (owner !== me) { keys.delete(key); lost.push(key); }
+      }
+      const h = this.spaces.get(ns);
+      if (!h) continue;
+      // Kept keys: their snapshots may be gone with Redis' data; lost keys: see the log line.
+      if (keys.size) this.host.track(h.reclaimed([...keys]).catch((e: unknown) => this.log.error({ err: e, ns }, 'cluster: re-mirroring keys failed')));
+      if (!lost.length) continue;
+      this.log.warn({ ns, keys: lost.length }, 'cluster: keys claimed by another node while this one was cut off; dropping this copy');
+      this.host.track(h.lost(lost).catch((e: unknown) => this.log.error({ err: e, ns }, 'cluster: dropping lost keys failed')));
+    }
+  }
+
+  /** A stanza another node carried here ({t:'svc'}). */
+  deliver(m: Extract<DirectMessage, { t: 'svc' }>): void {
+    const h = this.spaces.get(m.ns);
+    const from = JID.tryParse(m.from);
+    const to = JID.tryParse(m.to);
+    if (!h || !from || !to) { this.log.warn({ ns: m.ns, to: m.to }, 'cluster: a keyed stanza nobody here handles'); return; }
+    if (m.hop > MAX_OWNER_HOPS) { this.log.warn({ ns: m.ns, to: m.to }, 'cluster: keyed stanza dropped after too many re-routings'); return; }
+    let stanza: Element;
+    try { stanza = parseFragment(m.x); } catch { this.log.warn({ to: m.to }, 'cluster: unparsable keyed stanza'); return; }
+    h.stanza({ stanza, origin: { kind: 'local' }, from, to }, m.hop)
+      .catch((e: unknown) => this.log.error({ err: e, ns: m.ns }, 'cluster: keyed stanza handler failed'));
+  }
+
+  /** Clear every claim `node` holds (it died, or is this node stopping); returns them by namespace. */
+  async releaseNode(node: string): Promise<Map<string, string[]>> {
+    const set = this.nodeSet(node);
+    const out = new Map<string, string[]>();
+    for (const raw of await this.cmd.smembers(set)) {
+      let ns: string, key: string;
+      try { [ns, key] = JSON.parse(raw) as [string, string]; } catch { continue; }
+      if ((await this.cmd.ownClearIf(this.k('own', ns, key), node)) !== 1) continue;
+      let list = out.get(ns);
+      if (!list) out.set(ns, (list = []));
+      list.push(key);
+    }
+    await this.cmd.del(set);
+    if (node === this.host.name) this.mine.clear();
+    return out;
+  }
+
+  /** `dead` was reaped by this node: clear its claims and take its keys over. */
+  async reaped(dead: string): Promise<void> {
+    const orphans = await this.releaseNode(dead);
+    for (const [ns, keys] of orphans) {
+      const h = this.spaces.get(ns);
+      if (!h) continue;
+      this.log.warn({ dead, ns, keys: keys.length }, 'cluster: taking over the keys of a dead node');
+      this.host.track(h.orphaned(keys, dead).catch((e: unknown) => this.log.error({ err: e, ns }, 'cluster: taking over keys failed')));
+    }
+  }
+}
