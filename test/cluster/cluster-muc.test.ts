@@ -5,7 +5,11 @@
 // moment end up with one room. A node owning a persistent room is killed with SIGKILL: another
 // node takes the room over within deadAfterSeconds (plus a margin), the occupants of the other
 // nodes stay in it without rejoining, the dead node's occupant leaves (333), and the restarted
-// node's user joins again. A node that stops cleanly hands its room over the same way.
+// node's user joins again. A node that stops cleanly hands its room over the same way. In both
+// cases the discussion history (XEP-0045 §7.2.15, the owner's log in Redis) moves with the room:
+// a user joining afterwards through another node gets the same messages, in order, with delay
+// stamps (XEP-0203) from the times they were sent, then the subject; a history length set to 0
+// and back before a handover leaves the earlier messages out.
 import { describe, it, after } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@magpie/core/xml/element';
@@ -14,7 +18,7 @@ import { RawClient } from '../support/raw-client.js';
 import { IM_MODULES, sleep } from '../im/roster-helpers.js';
 import { clusterEnv, nodeConfig, startChildNode, startNodes, type ChildNode } from './cluster-helpers.js';
 import {
-  SERVICE, MUC_ADMIN, roomJid, join, joinXml, createRoom, groupchat, isGroupchat, codes, itemOf, presenceFrom, take, none, iq, login,
+  SERVICE, MUC_ADMIN, roomJid, join, joinXml, createRoom, configure, groupchat, isGroupchat, codes, itemOf, presenceFrom, take, none, iq, login,
 } from '../muc/muc-helpers.js';
 
 const ownerKey = (prefix: string, room: string): string => `${prefix}:own:muc:${SERVICE}:${room}`;
@@ -30,6 +34,36 @@ async function loginAt(port: number, user: string, resource: string): Promise<Ra
 const bodies = (c: RawClient, room: string, prefix: string): string[] =>
   c.elements.filter((e) => e.name === 'message' && e.attr('type') === 'groupchat' && e.attr('from')?.startsWith(roomJid(room) + '/') && e.getChildText('body')?.startsWith(prefix))
     .map((e) => e.getChildText('body')!);
+
+/** A groupchat message as its sender's client saw it leave and every occupant saw it arrive. */
+interface Said { body: string; from: string; after: number; before: number }
+
+/** `x` says `body` in `room`; returns once every one of `all` got it (so sends keep their order). */
+async function say(x: RawClient, all: RawClient[], room: string, nick: string, body: string): Promise<Said> {
+  const after = Date.now();
+  x.send(groupchat(room, body));
+  for (const y of all) await take(y, isGroupchat(room, body), `${body} for every occupant`, 10_000);
+  return { body, from: roomJid(room, nick), after, before: Date.now() };
+}
+
+/**
+ * `c` joins `room` and gets exactly the history `said` (§7.2.15: same senders and bodies, in
+ * order, each with a delay from the room stamped when it was sent, XEP-0203), then the subject
+ * (§7.2.16); returns the subject message.
+ */
+async function joinWithHistory(c: RawClient, room: string, nick: string, said: Said[]): Promise<Element> {
+  const self = await join(c, room, nick);
+  const subject = await take(c, (e) => e.name === 'message' && e.attr('from')?.startsWith(roomJid(room)) === true && !!e.getChild('subject'), 'the subject after the history', 10_000);
+  const history = c.elements.slice(c.elements.indexOf(self) + 1, c.elements.indexOf(subject)).filter((e) => e.name === 'message');
+  assert.deepEqual(history.map((m) => [m.attr('from'), m.getChildText('body')]), said.map((s) => [s.from, s.body]), 'the history, in order, before the subject');
+  history.forEach((m, i) => {
+    const d = m.getChild('delay', 'urn:xmpp:delay');
+    assert.equal(d?.attr('from'), roomJid(room), m.toString());
+    const stamp = Date.parse(d!.attr('stamp')!);
+    assert.ok(stamp >= said[i]!.after && stamp <= said[i]!.before, `${said[i]!.body} stamped when it was sent: ${d!.attr('stamp')}`);
+  });
+  return subject;
+}
 
 async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
   const end = Date.now() + ms;
@@ -156,7 +190,7 @@ describe('cluster: MUC rooms across nodes', () => {
     cleanups.push(() => nb.stop());
     const nc = await startTestServer(nodeConfig(env, 'nodeC', cfg), { modules: IM_MODULES });
     cleanups.push(() => nc.stop());
-    for (const u of ['alice', 'bob', 'carol']) await nb.addUser(u, 'pw');
+    for (const u of ['alice', 'bob', 'carol', 'dave']) await nb.addUser(u, 'pw');
     let victim: ChildNode = await startChildNode(env, 'nodeA', cfg);
     cleanups.push(() => victim.kill());
     const cmd = nb.server.cluster!.cmd;
@@ -171,8 +205,11 @@ describe('cluster: MUC rooms across nodes', () => {
     await join(b, 'keep', 'Bob');
     await join(c, 'keep', 'Carol');
     await take(b, presenceFrom(roomJid('keep', 'Carol')), 'Carol for Bob');
-    b.send(groupchat('keep', 'before'));
-    for (const x of [a, b, c]) await take(x, isGroupchat('keep', 'before'), 'the message before the kill', 10_000);
+    // Discussion history from the three nodes (the owner's occupant included), and a subject.
+    const said: Said[] = [];
+    for (const [x, nick, body] of [[b, 'Bob', 'before'], [a, 'Alice', 'h-1'], [c, 'Carol', 'h-2'], [b, 'Bob', 'h-3']] as const) said.push(await say(x, [a, b, c], 'keep', nick, body));
+    a.send(`<message to='${roomJid('keep')}' type='groupchat' id='subj'><subject>before the crash</subject></message>`);
+    for (const x of [a, b, c]) await take(x, subjectFrom('keep', 'before the crash'), 'the subject before the kill', 10_000);
 
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
@@ -187,13 +224,19 @@ describe('cluster: MUC rooms across nodes', () => {
     const owner = await cmd.get(ownerKey(env.prefix, 'keep'));
     assert.ok(owner === 'nodeB' || owner === 'nodeC', `the room moved to a survivor: ${owner}`);
 
-    // Bob and Carol keep talking in it without rejoining; nobody tells them to leave.
-    c.send(groupchat('keep', 'after-1'));
-    b.send(groupchat('keep', 'after-2'));
-    for (const x of [b, c]) {
-      await take(x, isGroupchat('keep', 'after-1'), 'after-1', 10_000);
-      await take(x, isGroupchat('keep', 'after-2'), 'after-2', 10_000);
-    }
+    // Dave joins through the survivor that does not own the room: the history sent before the
+    // kill, with its original stamps, then the subject set before it.
+    const d = await loginAt(owner === 'nodeB' ? nc.port : nb.port, 'dave', 'r1');
+    cleanups.push(async () => d.destroy());
+    const subj = await joinWithHistory(d, 'keep', 'Dave', said);
+    assert.equal(subj.getChildText('subject'), 'before the crash');
+    assert.equal(subj.attr('from'), roomJid('keep', 'Alice'));
+    for (const x of [b, c]) await take(x, presenceFrom(roomJid('keep', 'Dave')), 'Dave\'s presence', 10_000);
+
+    // Bob and Carol keep talking in it without rejoining; nobody tells them to leave. The new
+    // owner's history goes on from the restored one.
+    said.push(await say(c, [b, c, d], 'keep', 'Carol', 'after-1'));
+    said.push(await say(b, [b, c, d], 'keep', 'Bob', 'after-2'));
     await none(b, (e) => e.name === 'message' && e.attr('type') === 'error', 'an error after the takeover');
     await none(c, (e) => e.name === 'presence' && e.attr('from') === roomJid('keep', 'Carol') && e.attr('type') === 'unavailable', 'Carol removed');
 
@@ -202,7 +245,8 @@ describe('cluster: MUC rooms across nodes', () => {
     cleanups.push(() => victim.kill());
     const a2 = await loginAt(victim.port, 'alice', 'r2');
     cleanups.push(async () => a2.destroy());
-    const self = await join(a2, 'keep', 'Alice');
+    await joinWithHistory(a2, 'keep', 'Alice', said);
+    const self = a2.elements.find((e) => e.name === 'presence' && e.attr('from') === roomJid('keep', 'Alice') && codes(e).includes(110))!;
     assert.ok(!codes(self).includes(201), 'the existing room, not a new one');
     assert.equal(itemOf(self)?.attr('affiliation'), 'owner', 'affiliations survived (storage)');
     for (const x of [b, c]) await take(x, presenceFrom(roomJid('keep', 'Alice')), 'Alice back', 10_000);
@@ -220,7 +264,7 @@ describe('cluster: MUC rooms across nodes', () => {
     const nodes = await startNodes(env, 3);
     const [n1, n2, n3] = nodes as [TestServer, TestServer, TestServer];
     cleanups.push(async () => { await n1.stop(); await n2.stop(); });
-    for (const u of ['alice', 'bob', 'carol']) await n1.addUser(u, 'pw');
+    for (const u of ['alice', 'bob', 'carol', 'dave']) await n1.addUser(u, 'pw');
     const c = await login(n3, 'carol', 'r1');
     const a = await login(n1, 'alice', 'r1');
     const b = await login(n2, 'bob', 'r1');
@@ -229,15 +273,23 @@ describe('cluster: MUC rooms across nodes', () => {
     await join(a, 'temp', 'Alice');
     await join(b, 'temp', 'Bob');
     await take(a, presenceFrom(roomJid('temp', 'Bob')), 'Bob for Alice');
+    // History, then a history length of 0 and back (the owner's log forgets too), then more.
+    await say(a, [a, b, c], 'temp', 'Alice', 'forgotten-1');
+    await say(c, [a, b, c], 'temp', 'Carol', 'forgotten-2');
+    for (const len of ['0', '10']) assert.equal((await configure(c, 'temp', { 'muc#roomconfig_historylength': len })).attr('type'), 'result');
+    const said = [await say(c, [a, b, c], 'temp', 'Carol', 'kept-1'), await say(b, [a, b, c], 'temp', 'Bob', 'kept-2')];
     await n3.stop();
     // Carol (node3's user) leaves with 332; the room, a temporary one, lives on.
     for (const x of [a, b]) {
       const p = await take(x, presenceFrom(roomJid('temp', 'Carol'), 'unavailable'), 'Carol leaving with her node', 10_000);
       assert.ok(codes(p).includes(332), p.toString());
     }
-    a.send(groupchat('temp', 'still-here'));
-    for (const x of [a, b]) await take(x, isGroupchat('temp', 'still-here'), 'a message after the handover', 10_000);
+    said.push(await say(a, [a, b], 'temp', 'Alice', 'still-here'));
     const owner = await n1.server.cluster!.cmd.get(ownerKey(env.prefix, 'temp'));
     assert.equal(owner, 'node1', 'the node of the next stanza took the room');
+    // Dave joins through node2: the history handed over and continued, without the forgotten part.
+    const d = await login(n2, 'dave', 'r1');
+    cleanups.push(async () => d.destroy());
+    await joinWithHistory(d, 'temp', 'Dave', said);
   });
 });

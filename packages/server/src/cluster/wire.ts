@@ -16,6 +16,9 @@ import type { Json } from '../storage/storage.js';
 //                        (SM-IDs name the node that minted them; session/handover.ts)
 //   <p>:unacked:<node>:<smid>  list "<when> <stanza>": a session's XEP-0198 unacked queue
 //   <p>:unackedidx:<node>      hash  SM-ID -> full JID of the mirrored queues (unacked-mirror.ts)
+//   <p>:ownlog:<ns>:<key>  list  an owned key's capped log: a MUC room's discussion history,
+//                        "<when> <stanza>" oldest first (muc/history.ts), kept for the next owner
+//   <p>:own:… :ownstate:… :owndir:… :nodeown:…  the other keys of owned keys (ownership.ts)
 // Channels:
 //   <p>:events           registry events, to every node
 //   <p>:to:<node>        stanzas and close requests for that node's sessions, and stanzas for

@@ -4,8 +4,9 @@
 // module on a single node keeps its own code path and never touches Redis. A module takes one
 // namespace (e.g. `muc:conference.example.org`); in it, a key (a room) is claimed by the first
 // node that needs it, stanzas for the key reaching another node are carried to the owner, a
-// small state snapshot beside the key lets another node continue when the owner dies, and a
-// directory (key -> label) lists the keys of every node (public rooms).
+// small state snapshot beside the key lets another node continue when the owner dies, a capped
+// log beside it carries what changes too often to rewrite the snapshot each time (a room's
+// discussion history), and a directory (key -> label) lists the keys of every node (public rooms).
 
 import type { StanzaEvent } from '../hooks/events.js';
 
@@ -41,12 +42,23 @@ export interface OwnedKeys {
    * cleared, so the next resolve() claims the key.
    */
   forward(owner: string, key: string, ev: StanzaEvent, hop: number): Promise<boolean>;
-  /** Give the key up; `keepState` leaves the snapshot for the next owner (a handover). */
+  /** Give the key up; `keepState` leaves the snapshot and the log for the next owner (a handover). */
   release(key: string, keepState?: boolean): Promise<void>;
   /** Replace the key's snapshot and its directory label (undefined: not listed); ignored when
       this node no longer owns the key. Writes keep their order. */
   saveState(key: string, state: string, label: string | undefined): void;
   loadState(key: string): Promise<string | undefined>;
+  /** Add `entry` to the key's log, which keeps its last `max` entries (none when `max` <= 0:
+      the log is deleted). Fire-and-forget like saveState: the appends of one event-loop turn
+      go out as one write, before any later write of the key; ignored when this node no longer
+      owns the key. */
+  appendLog(key: string, entry: string, max: number): void;
+  /** Keep only the log's last `max` entries (delete it when `max` <= 0); same rules. */
+  trimLog(key: string, max: number): void;
+  /** Replace the whole log with `entries` (the last `max` of them); same rules. */
+  replaceLog(key: string, entries: string[], max: number): void;
+  /** The key's log, oldest entry first (the last writes of a dead owner may be missing). */
+  loadLog(key: string): Promise<string[]>;
   /** Every listed key of the namespace with its label, whichever node owns it. */
   directory(): Promise<Map<string, string>>;
 }

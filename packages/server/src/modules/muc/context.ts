@@ -26,6 +26,11 @@ export interface MucContext {
   forget(room: Room): Promise<void>;
   /** Append a groupchat message to the room's archive when logging is on. */
   archive(room: Room, stanza: Element, when: number, sender: string): Promise<string | undefined>;
+  /** Cluster mode: a groupchat message joined the room's history (history.ts remember), so the
+      owner adds it to the room's log in Redis; a single node keeps history in memory only. */
+  remembered?(room: Room, stanza: Element, when: number): void;
+  /** Cluster mode: the room's history length changed (history cut in memory, so in the log too). */
+  historyResized?(room: Room): void;
   /** Cluster mode: the public rooms of every node (disco#items); else ctx.rooms is all there is. */
   publicRooms?(): Promise<{ node: string; name: string }[]>;
 }

@@ -3,17 +3,41 @@
 // room) and the subject message that follows it (§7.2.16). The room keeps its last
 // muc#roomconfig_historylength groupchat messages in memory; with logging on, the service also
 // appends each one to the room's archive (store 'muc', keyed by the room) for a future
-// XEP-0313 room archive.
+// XEP-0313 room archive. In a cluster the owning node also keeps the history in a capped Redis
+// list beside the room's snapshot (room-ownership.ts), one "<when> <stanza>" line per message
+// (encodeHistory/decodeHistory), so the next owner sends joiners the same history with the
+// original delay stamps.
 
-import { Element, xml } from '@magpie/core/xml/element';
+import { Element, serialize, xml } from '@magpie/core/xml/element';
+import { parseFragment } from '@magpie/core/xml/parser';
 import { NS } from '@magpie/core/protocol/namespaces';
-import type { Room } from './room.js';
+import type { HistoryEntry, Room } from './room.js';
 
 export function remember(room: Room, stanza: Element, when: number): void {
   const max = room.config.historyLength;
   if (max <= 0) { room.history.length = 0; return; }
   room.history.push({ stanza, when, chars: stanza.toString().length });
   if (room.history.length > max) room.history.splice(0, room.history.length - max);
+}
+
+/** One history entry as a line of the room's log (cluster mode): "<when> <stanza>". */
+export function encodeHistory(stanza: Element, when: number): string {
+  return `${when} ${serialize(stanza)}`;
+}
+
+/** The history a room's log holds: its last `max` lines, oldest first; unreadable lines skipped. */
+export function decodeHistory(lines: string[], max: number): HistoryEntry[] {
+  const out: HistoryEntry[] = [];
+  for (const line of max > 0 ? lines.slice(-Math.floor(max)) : []) {
+    const sp = line.indexOf(' ');
+    const when = Number(line.slice(0, sp));
+    if (sp <= 0 || !Number.isSafeInteger(when)) continue;
+    let stanza: Element;
+    try { stanza = parseFragment(line.slice(sp + 1)); } catch { continue; }
+    if (stanza.name !== 'message') continue;
+    out.push({ stanza, when, chars: stanza.toString().length });
+  }
+  return out;
 }
 
 /** The history a joiner asked for, oldest first, each with its delay (XEP-0203). */

@@ -66,6 +66,7 @@ async function groupchat(ctx: MucContext, ev: StanzaEvent, room: Room): Promise<
     const id = await ctx.archive(room, out, when, o.bare);
     if (id !== undefined) out.append(stanzaIdEl(room, id));
     remember(room, out, when);
+    ctx.remembered?.(room, out, when); // not awaited: the fan-out never waits for Redis
   }
   await toAll(ctx, room, out);
 }

@@ -1,6 +1,6 @@
 // Unit tests of the MUC parts that need no server: the role/affiliation rules (XEP-0045 §5),
-// the configuration form round trip (§10.2), history selection on join (§7.2.16) and
-// occupant-id derivation (XEP-0421).
+// the configuration form round trip (§10.2), history selection on join (§7.2.16), the history
+// log lines a cluster owner keeps in Redis, and occupant-id derivation (XEP-0421).
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
 import { JID } from '@magpie/core/jid/jid';
@@ -9,7 +9,7 @@ import { xml } from '@magpie/core/xml/element';
 import { canSetAffiliation, canSetRole, defaultRole } from './roles.js';
 import { applyConfigForm, configForm, defaultConfig, type ConfigLimits } from './config.js';
 import { Room } from './room.js';
-import { historyFor, remember } from './history.js';
+import { decodeHistory, encodeHistory, historyFor, remember } from './history.js';
 
 const L: ConfigLimits = { defaultMaxUsers: 200, maxUsersLimit: 500, defaultHistory: 20, maxHistory: 50, allowLogging: true };
 
@@ -58,6 +58,29 @@ it('history: maxstanzas, maxchars (whole stanzas), seconds, since; delays from t
   const one = room.history[2]!.chars;
   assert.deepEqual(bodies(`<history maxchars='${one + 1}'/>`), ['m5']);
   assert.equal(historyFor(room, undefined, now)[0]!.getChild('delay', 'urn:xmpp:delay')!.attr('from'), 'r@conference.localhost');
+});
+
+it('history log lines: round trip with the original times, last `max` kept, unreadable lines skipped', () => {
+  const room = new Room(JID.parse('r@conference.localhost'), { ...defaultConfig(L, 'r'), historyLength: 5 });
+  const t0 = Date.parse('2024-03-01T10:00:00.000Z');
+  for (let i = 1; i <= 4; i++) {
+    remember(room, xml('message', 'jabber:client', { type: 'groupchat', from: `r@conference.localhost/N${i}`, id: `i${i}`, 'xml:lang': 'en' },
+      xml('body', 'jabber:client', {}, `m${i} <&> "q"`), xml('occupant-id', 'urn:xmpp:occupant-id:0', { id: 'x' })), t0 + i * 1000);
+  }
+  const lines = room.history.map((h) => encodeHistory(h.stanza, h.when));
+  const back = decodeHistory(['garbage', `12 <message xmlns='jabber:client'`, `7 <presence xmlns='jabber:client'/>`, ...lines], 10);
+  assert.deepEqual(back.map((h) => h.when), room.history.map((h) => h.when));
+  assert.deepEqual(back.map((h) => h.stanza.toString()), room.history.map((h) => h.stanza.toString()));
+  assert.deepEqual(back.map((h) => h.chars), room.history.map((h) => h.chars));
+  assert.equal(back[0]!.stanza.attr('xml:lang'), 'en');
+  assert.equal(back[0]!.stanza.getChild('occupant-id', 'urn:xmpp:occupant-id:0')?.attr('id'), 'x');
+  assert.deepEqual(decodeHistory(lines, 2).map((h) => h.stanza.getChildText('body')), ['m3 <&> "q"', 'm4 <&> "q"'], 'the last `max`');
+  assert.deepEqual(decodeHistory(lines, 0), []);
+  // Restored into a room, it is served with the original stamps.
+  const again = new Room(JID.parse('r@conference.localhost'), { ...defaultConfig(L, 'r'), historyLength: 5 });
+  again.history = decodeHistory(lines, again.config.historyLength);
+  const sent = historyFor(again, undefined, t0 + 60_000);
+  assert.deepEqual(sent.map((m) => m.getChild('delay', 'urn:xmpp:delay')!.attr('stamp')), [1, 2, 3, 4].map((i) => new Date(t0 + i * 1000).toISOString()));
 });
 
 it('occupant ids: the same for a bare JID, different per room and per JID', () => {

@@ -26,7 +26,7 @@ export default defineModule({
     name: 'muc',
     description: 'Multi-user chat rooms on conference.<host>',
     specs: [
-      { spec: 'XEP-0045', version: '1.35', status: 'partial', notes: 'rooms with roles, affiliations, configuration, history, subjects, private messages, mediated invitations, voice requests, admin and owner use cases, persistent rooms in the map store; no in-band registration with rooms (§7.10); discussion history is kept in memory (the room archive is durable); in a cluster each room lives on one owning node, moves to another node when its owner dies (occupants on other nodes stay; history in memory is lost)' },
+      { spec: 'XEP-0045', version: '1.35', status: 'partial', notes: 'rooms with roles, affiliations, configuration, history, subjects, private messages, mediated invitations, voice requests, admin and owner use cases, persistent rooms in the map store; no in-band registration with rooms (§7.10); discussion history is kept in memory (the room archive is durable); in a cluster each room lives on one owning node, moves to another node when its owner dies or stops (occupants on other nodes stay; the discussion history moves too, mirrored in Redis, except what a dying owner had not yet written, at most its last event-loop turn)' },
       { spec: 'XEP-0313', version: '1.1.3', status: 'complete', notes: '§6 room archives: groupchat of rooms with logging on, stamped with a stanza-id by the room, queried on the room JID through the mam module\'s engine; readable by anyone not banned in public open rooms, by members and occupants otherwise' },
       { spec: 'XEP-0421', version: '0.2', status: 'complete', notes: 'HMAC-SHA-256 of the real bare JID under a per-room secret' },
       { spec: 'XEP-0410', version: '1.1', status: 'complete', notes: 'self-pings answered by the service (muc#self-ping-optimization); other iqs to occupants are forwarded' },
@@ -73,6 +73,8 @@ export default defineModule({
         cluster = new RoomOwnership(ctx, svc, store, owned);
         const c = cluster;
         ctx.publicRooms = () => c.publicRooms();
+        ctx.remembered = (room, stanza, when) => c.remembered(room, stanza, when);
+        ctx.historyResized = (room) => c.historyResized(room);
       } else {
         for (const room of await store.loadAll(limits)) { room.index = joined; rooms.set(room.node, room); }
         if (rooms.size) api.log.info({ domain, rooms: rooms.size }, 'persistent rooms loaded');

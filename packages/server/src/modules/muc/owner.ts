@@ -39,6 +39,7 @@ export async function handleOwnerIq(ctx: MucContext, ev: StanzaEvent, room: Room
   room.locked = false;
   await ctx.save(room);
   if (room.history.length > next.historyLength) room.history.splice(0, room.history.length - next.historyLength);
+  if (before.historyLength !== next.historyLength) ctx.historyResized?.(room);
   if (before.moderated !== next.moderated) {
     // Roles follow the new default for occupants whose role was the default (§5.1.2).
     for (const o of [...room.occupants.values()]) {

@@ -7,11 +7,15 @@
 // if it had arrived there; a room nobody owns is claimed by the node its stanza reached (one
 // winner when two nodes race for a new room), which loads it: from the owner's Redis snapshot
 // when a previous owner died or handed it over (occupants included, so they stay in the room
-// without rejoining), else from storage (persistent rooms), else it does not exist yet. After
-// loading a snapshot, occupants whose sessions are gone (they were on the dead node) leave with
-// status 333. The owner writes the snapshot after every stanza that may change the room
-// (presence, admin/owner iqs, subject changes, invitations; not plain groupchat) and gives the
-// claim up when the room is gone. Each room's stanzas pass one at a time on each node (chain),
+// without rejoining; discussion history from the room's log beside it), else from storage
+// (persistent rooms), else it does not exist yet. After loading a snapshot, occupants whose
+// sessions are gone (they were on the dead node) leave with status 333. The owner writes the
+// snapshot after every stanza that may change the room (presence, admin/owner iqs, subject
+// changes, invitations; not plain groupchat), appends each groupchat message history.ts
+// remembers to the room's log (capped at muc#roomconfig_historylength, §7.2.15; one Redis write
+// per room and event-loop turn, never awaited by the fan-out; the messages of a dead owner's
+// last turn may be missing), and gives the claim up when the room is gone (snapshot and log go
+// with it; a handover leaves both). Each room's stanzas pass one at a time on each node (chain),
 // so forwarded stanzas keep their order. Service-level stanzas (disco on the service) are
 // answered on any node; its list of public rooms joins storage (persistent rooms) and the
 // Redis directory the owners keep (temporary rooms).
@@ -27,6 +31,8 @@ import type { MucService } from './service.js';
 import { leave } from './presence.js';
 import { removeOccupant } from './broadcast.js';
 import { restoreRoom, snapshotRoom } from './room-snapshot.js';
+import { decodeHistory, encodeHistory } from './history.js';
+import type { Element } from '@magpie/core/xml/element';
 
 /** Tries to reach a room's owner when claims move under a stanza (owner died, claim cleared). */
 const ATTEMPTS = 3;
@@ -41,7 +47,7 @@ export class RoomOwnership {
       stanza: (ev, hop) => this.route(ev, hop),
       orphaned: (rooms) => this.takeOver(rooms),
       lost: async (rooms) => { for (const node of rooms) this.drop(node); },
-      reclaimed: async (rooms) => { for (const node of rooms) { const r = ctx.rooms.get(node); if (r) this.mirror(r); } },
+      reclaimed: async (rooms) => { for (const node of rooms) { const r = ctx.rooms.get(node); if (r) { this.mirror(r); this.mirrorHistory(r); } } },
     });
   }
 
@@ -76,13 +82,18 @@ export class RoomOwnership {
     else if (mayChange(ev)) this.mirror(room);
   }
 
-  /** This node now owns `node`: load the room (snapshot, else storage), drop vanished occupants. */
+  /** This node now owns `node`: load the room (snapshot and history log, else storage), drop
+      vanished occupants. */
   private async adopt(node: string): Promise<void> {
     const { ctx } = this;
     const state = await this.keys.loadState(node);
-    const room = (state ? restoreRoom(state, ctx.domain, node, ctx.limits, ctx.joined) : undefined)
-      ?? (await this.store.load(node, ctx.limits));
+    const snap = state ? restoreRoom(state, ctx.domain, node, ctx.limits, ctx.joined) : undefined;
+    const room = snap ?? (await this.store.load(node, ctx.limits));
     if (!room) return;
+    // The history the previous owner kept, cut to the room's current length; a log without a
+    // snapshot belongs to no room this node knows (storage keeps no history): it starts anew.
+    if (snap) room.history = decodeHistory(await this.keys.loadLog(node), room.config.historyLength);
+    else this.keys.replaceLog(node, [], 0);
     room.index = ctx.joined;
     ctx.rooms.set(node, room);
     ctx.api.log.info({ room: room.address, occupants: room.occupants.size, from: state ? 'snapshot' : 'storage' }, 'muc: room taken over by this node');
@@ -124,7 +135,25 @@ export class RoomOwnership {
     this.keys.saveState(room.node, snapshotRoom(room), listed);
   }
 
-  /** The room is gone (destroyed, or temporary and empty): claim, snapshot and listing go. */
+  /** A groupchat message joined the room's history: append it to the room's log. */
+  remembered(room: Room, stanza: Element, when: number): void {
+    if (room.destroyed || this.ctx.rooms.get(room.node) !== room) return;
+    this.keys.appendLog(room.node, encodeHistory(stanza, when), room.config.historyLength);
+  }
+
+  /** muc#roomconfig_historylength changed: the log keeps what the memory keeps (none at 0). */
+  historyResized(room: Room): void {
+    if (room.destroyed || this.ctx.rooms.get(room.node) !== room) return;
+    this.keys.trimLog(room.node, room.config.historyLength);
+  }
+
+  /** Write the whole history again (Redis may have lost it during an outage). */
+  private mirrorHistory(room: Room): void {
+    if (room.destroyed || this.ctx.rooms.get(room.node) !== room) return;
+    this.keys.replaceLog(room.node, room.history.map((h) => encodeHistory(h.stanza, h.when)), room.config.historyLength);
+  }
+
+  /** The room is gone (destroyed, or temporary and empty): claim, snapshot, log and listing go. */
   release(room: Room): Promise<void> { return this.keys.release(room.node); }
 
   /** Public rooms of every node (disco#items on the service, XEP-0045 §6.3). */

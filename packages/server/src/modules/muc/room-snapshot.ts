@@ -2,8 +2,10 @@
 // mirrors to Redis after each change so that another node can continue the room when the owner
 // dies: configuration, affiliations, subject, lock, the occupant-id secret (XEP-0421 ids stay
 // the same), and the occupants (XEP-0045 §7.2: nick, real full JIDs with their last presence,
-// role). Discussion history (§7.2.15) is not in it: it lives in the owner's memory only and is
-// lost on a takeover (the room archive, XEP-0313, is in storage and survives).
+// role). Discussion history (§7.2.15) is not in it: it changes with every groupchat message, so
+// the owner appends it to a capped log beside the snapshot instead (room-ownership.ts,
+// history.ts encodeHistory), read back with the snapshot on a takeover or handover (the room
+// archive, XEP-0313, is in storage).
 
 import { serialize } from '@magpie/core/xml/element';
 import { parseFragment } from '@magpie/core/xml/parser';
