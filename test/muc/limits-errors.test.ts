@@ -56,7 +56,7 @@ test('errors: unknown room, the service itself, unknown payloads, a bad configur
     assert.equal(errorCondition(await iq(a!, 'get', `<query xmlns='jabber:iq:version'/>`, SERVICE)), 'service-unavailable');
     assert.equal((await iq(a!, 'get', `<ping xmlns='urn:xmpp:ping'/>`, SERVICE)).attr('type'), 'result');
     await createRoom(a!, 'e', 'Alice');
-    assert.equal(errorCondition(await iq(a!, 'get', `<query xmlns='jabber:iq:register'/>`, roomJid('e'))), 'service-unavailable');
+    assert.equal(errorCondition(await iq(a!, 'get', `<query xmlns='jabber:iq:version'/>`, roomJid('e'))), 'service-unavailable');
     assert.equal(errorCondition(await configure(a!, 'e', { 'muc#roomconfig_whois': 'everyone' })), 'not-acceptable');
     assert.equal(errorCondition(await configure(a!, 'e', { 'muc#roomconfig_passwordprotectedroom': '1' })), 'not-acceptable', 'no secret');
     a!.send(`<message to='${roomJid('e')}' type='normal' id='u3'><body>not groupchat</body></message>`);

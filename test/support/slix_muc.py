@@ -10,6 +10,11 @@ stdin, one JSON command per line:
   {"cmd": "ban", "room", "jid", "reason"}           -> event result
   {"cmd": "configure", "room", "fields": {var: value}} -> event result (get form, fill, submit)
   {"cmd": "destroy", "room", "reason", "altroom"?}  -> event result
+  {"cmd": "register_get", "room"}                   -> event registration {registered, username, fields, required}
+                                                       (xep_0077 get_registration to the room, XEP-0045 §7.10)
+  {"cmd": "register", "room", "nick"}               -> event result (get the form, fill muc#register_roomnick, submit)
+  {"cmd": "unregister", "room"}                     -> event result (xep_0077 cancel_registration)
+  {"cmd": "reserved_nick", "room"}                  -> event reserved_nick {nick} (xep_0030 disco#info node x-roomuser-item, §7.12)
   {"cmd": "quit"}
 stdout events: session_start, groupchat {room, nick, body}, subject {room, subject},
 muc_presence {room, nick, type, codes, role, affiliation, destroy}, result {cmd, ok, error},
@@ -27,7 +32,7 @@ class Muc(DrivenClient):
     concurrent = True
 
     def __init__(self, cfg):
-        super().__init__(cfg, ("xep_0030", "xep_0004", "xep_0045"))
+        super().__init__(cfg, ("xep_0030", "xep_0004", "xep_0045", "xep_0077"))
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("groupchat_message", self.on_groupchat)
         self.add_event_handler("groupchat_subject", lambda m: emit(event="subject", room=str(m["from"].bare), subject=m["subject"]))
@@ -79,6 +84,31 @@ class Muc(DrivenClient):
             elif c == "destroy":
                 await muc.destroy(cmd["room"], reason=cmd.get("reason", ""), altroom=cmd.get("altroom"))
                 emit(event="result", cmd=c, ok=True)
+            elif c == "register_get":
+                res = await self["xep_0077"].get_registration(jid=cmd["room"], timeout=15)
+                reg = res["register"]
+                form = reg["form"]
+                fields = form.get_fields() if form.xml.find("{jabber:x:data}field") is not None else {}
+                emit(event="registration", registered=reg["registered"], username=reg["username"],
+                     fields=sorted(fields.keys()), required=sorted(k for k, f in fields.items() if f["required"]))
+            elif c == "register":
+                res = await self["xep_0077"].get_registration(jid=cmd["room"], timeout=15)
+                form = res["register"]["form"]
+                form.set_values({"muc#register_roomnick": cmd["nick"]})
+                form["type"] = "submit"
+                iq = self.Iq()
+                iq["type"] = "set"
+                iq["to"] = cmd["room"]
+                iq["register"].append(form)
+                await iq.send(timeout=15)
+                emit(event="result", cmd=c, ok=True)
+            elif c == "unregister":
+                await self["xep_0077"].cancel_registration(jid=cmd["room"], timeout=15)
+                emit(event="result", cmd=c, ok=True)
+            elif c == "reserved_nick":
+                info = await self["xep_0030"].get_info(jid=cmd["room"], node="x-roomuser-item", cached=False, timeout=15)
+                ids = [i for i in info["disco_info"]["identities"] if i[0] == "conference" and i[1] == "text"]
+                emit(event="reserved_nick", nick=ids[0][3] if ids else None)
         except IqError as e:
             emit(event="result", cmd=c, ok=False, error=e.iq["error"]["condition"])
         except (IqTimeout, asyncio.TimeoutError) as e:

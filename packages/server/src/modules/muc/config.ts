@@ -29,19 +29,24 @@ export interface RoomConfig {
   getMemberList: Role[];
   historyLength: number;
   logging: boolean;
+  /** §7.10: users without an affiliation may register (and so become members) even though the
+      room is members-only or moderated, where membership is worth something (entry, voice). */
+  registration: boolean;
 }
 
 /** Bounds the service options put on what an owner may configure. */
-export interface ConfigLimits { defaultMaxUsers: number; maxUsersLimit: number; defaultHistory: number; maxHistory: number; allowLogging: boolean }
+export interface ConfigLimits { defaultMaxUsers: number; maxUsersLimit: number; defaultHistory: number; maxHistory: number; allowLogging: boolean; registration: boolean }
 
 export function defaultConfig(l: ConfigLimits, name: string): RoomConfig {
   return {
     name, description: '', persistent: false, public: true, passwordProtected: false, password: '',
     membersOnly: false, moderated: false, whois: 'moderators', maxUsers: l.defaultMaxUsers,
     changeSubject: false, allowInvites: false, allowPm: 'anyone', getMemberList: ['moderator', 'participant'],
-    historyLength: l.defaultHistory, logging: false,
+    historyLength: l.defaultHistory, logging: false, registration: false,
   };
 }
+
+export const FIELD_REGISTRATION = 'x-magpie#roomconfig_registration';
 
 const b = (v: boolean): string => (v ? '1' : '0');
 const ROLES: Role[] = ['moderator', 'participant', 'visitor'];
@@ -69,6 +74,8 @@ export function configForm(c: RoomConfig, l: ConfigLimits): Element {
     { var: 'muc#roomconfig_historylength', type: 'text-single', label: `Messages of history sent on join (at most ${l.maxHistory})`, values: [String(c.historyLength)] },
   ];
   if (l.allowLogging) fields.push({ var: 'muc#roomconfig_enablelogging', type: 'boolean', label: 'Enable public logging (room archive)', values: [b(c.logging)] });
+  // Not a registered muc#roomconfig field, hence the x- prefix (XEP-0068 field naming).
+  if (l.registration) fields.push({ var: FIELD_REGISTRATION, type: 'boolean', label: 'Let users without an affiliation register with a members-only or moderated room (registration makes them members)', values: [b(c.registration)] });
   return form('form', NS_ROOMCONFIG, fields, 'Room configuration');
 }
 
@@ -126,6 +133,7 @@ export function applyConfigForm(c: RoomConfig, x: Element, l: ConfigLimits): Roo
   if (v.has('muc#roomconfig_enablelogging')) {
     bool('muc#roomconfig_enablelogging', (x) => { out.logging = x && l.allowLogging; });
   }
+  if (l.registration) bool(FIELD_REGISTRATION, (x) => { out.registration = x; });
   if (out.passwordProtected && !out.password) throw new StanzaError('not-acceptable', 'a password-protected room needs muc#roomconfig_roomsecret');
   if (!out.passwordProtected) out.password = '';
   return out;

@@ -1,5 +1,5 @@
 // Minimal Data Forms (XEP-0004) for MUC: building the forms the service sends (room
-// configuration, room info, voice requests) and reading the values of a submitted form.
+// configuration, room info, voice requests, registration) and reading the values of a submitted form.
 // Kept inside the muc module on purpose: a shared data-form helper is being written elsewhere.
 
 import { Element, xml } from '@magpie/core/xml/element';
@@ -12,10 +12,12 @@ export interface FieldSpec {
   label?: string;
   values?: string[];
   options?: { value: string; label?: string }[];
+  required?: boolean;
 }
 
 export function field(f: FieldSpec): Element {
   const el = xml('field', NS_DATA, { var: f.var, type: f.type, label: f.label });
+  if (f.required) el.append(xml('required', NS_DATA));
   for (const o of f.options ?? []) el.append(xml('option', NS_DATA, { label: o.label }, xml('value', NS_DATA, {}, o.value)));
   for (const v of f.values ?? []) el.append(xml('value', NS_DATA, {}, v));
   return el;

@@ -11,7 +11,7 @@ import { applyConfigForm, configForm, defaultConfig, type ConfigLimits } from '.
 import { Room } from './room.js';
 import { decodeHistory, encodeHistory, historyFor, remember } from './history.js';
 
-const L: ConfigLimits = { defaultMaxUsers: 200, maxUsersLimit: 500, defaultHistory: 20, maxHistory: 50, allowLogging: true };
+const L: ConfigLimits = { defaultMaxUsers: 200, maxUsersLimit: 500, defaultHistory: 20, maxHistory: 50, allowLogging: true, registration: true };
 
 it('roles: defaults per affiliation, and who may change whose role', () => {
   const c = defaultConfig(L, 'r');

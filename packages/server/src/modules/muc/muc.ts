@@ -7,7 +7,7 @@
 // room-ownership.ts routes room stanzas there, takes rooms of dead nodes over, and hands this
 // node's rooms over when it stops; rooms are loaded when claimed, not at start.
 // Parts: room.ts (state), roles.ts, config.ts (+ forms.ts), presence.ts, messages.ts,
-// admin.ts, owner.ts, history.ts, persistence.ts, service.ts, broadcast.ts.
+// admin.ts, owner.ts, register.ts, history.ts, persistence.ts, service.ts, broadcast.ts.
 
 import { defineModule } from '../module.js';
 import { MucOptionsSchema } from './options.js';
@@ -26,7 +26,7 @@ export default defineModule({
     name: 'muc',
     description: 'Multi-user chat rooms on conference.<host>',
     specs: [
-      { spec: 'XEP-0045', version: '1.35', status: 'partial', notes: 'rooms with roles, affiliations, configuration, history, subjects, private messages, mediated invitations, voice requests, admin and owner use cases, persistent rooms in the map store; no in-band registration with rooms (§7.10); discussion history is kept in memory (the room archive is durable); in a cluster each room lives on one owning node, moves to another node when its owner dies or stops (occupants on other nodes stay; the discussion history moves too, mirrored in Redis, except what a dying owner had not yet written, at most its last event-loop turn)' },
+      { spec: 'XEP-0045', version: '1.35', status: 'partial', notes: 'rooms with roles, affiliations, configuration, history, subjects, private messages, mediated invitations, voice requests, admin and owner use cases, persistent rooms in the map store, registration with rooms (§7.10: the registered nick is reserved, registration makes an unaffiliated user a member at once — no approval of registration requests by admins —, members-only and moderated rooms only when their owner allows it) and reserved-nick discovery (§7.12); discussion history is kept in memory (the room archive is durable); in a cluster each room lives on one owning node, moves to another node when its owner dies or stops (occupants on other nodes stay; the discussion history moves too, mirrored in Redis, except what a dying owner had not yet written, at most its last event-loop turn)' },
       { spec: 'XEP-0313', version: '1.1.3', status: 'complete', notes: '§6 room archives: groupchat of rooms with logging on, stamped with a stanza-id by the room, queried on the room JID through the mam module\'s engine; readable by anyone not banned in public open rooms, by members and occupants otherwise' },
       { spec: 'XEP-0421', version: '0.2', status: 'complete', notes: 'HMAC-SHA-256 of the real bare JID under a per-room secret' },
       { spec: 'XEP-0410', version: '1.1', status: 'complete', notes: 'self-pings answered by the service (muc#self-ping-optimization); other iqs to occupants are forwarded' },
@@ -38,7 +38,7 @@ export default defineModule({
     const o = api.options;
     const limits = {
       defaultMaxUsers: Math.min(o.defaultMaxUsers, o.maxUsersLimit), maxUsersLimit: o.maxUsersLimit,
-      defaultHistory: Math.min(o.defaultHistory, o.maxHistory), maxHistory: o.maxHistory, allowLogging: o.allowLogging,
+      defaultHistory: Math.min(o.defaultHistory, o.maxHistory), maxHistory: o.maxHistory, allowLogging: o.allowLogging, registration: o.registration,
     };
     const admins = new Set(o.admins.map((j) => JID.parse(j).bareString()));
     const services = new Map<string, { ctx: MucContext; svc: MucService; cluster: RoomOwnership | undefined }>();

@@ -27,6 +27,10 @@ export const MucOptionsSchema = z.object({
   maxNickLength: z.number().int().min(1).max(1023).default(64),
   /** Offer muc#roomconfig_enablelogging: groupchat is appended to the room archive. */
   allowLogging: z.boolean().default(true),
+  /** XEP-0045 §7.10: users may register with rooms (jabber:iq:register) to reserve a nickname. */
+  registration: z.boolean().default(true),
+  /** Most registered (reserved) nicknames one room holds. */
+  maxRegistrationsPerRoom: z.number().int().min(1).default(1000),
 }).strict();
 
 export type MucOptions = z.infer<typeof MucOptionsSchema>;

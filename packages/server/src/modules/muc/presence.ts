@@ -13,6 +13,7 @@ import { defaultConfig } from './config.js';
 import { defaultRole } from './roles.js';
 import { NS_MUC, addressed, broadcastPresence, cleanPayload, occupantPresence, removeOccupant } from './broadcast.js';
 import { historyFor, subjectMessage } from './history.js';
+import { reservedBy } from './register.js';
 
 /** A room a joiner creates (§10.1.1); may refuse with not-allowed / resource-constraint. */
 export function createRoom(ctx: MucContext, ev: StanzaEvent, node: string, instant: boolean): Room {
@@ -71,9 +72,9 @@ async function join(ctx: MucContext, ev: StanzaEvent, room: Room, nick: string, 
   if (room.config.membersOnly && aff === 'none') throw new StanzaError('registration-required', 'this room is members-only');
   const same = room.occupants.get(nick);
   if (same && same.bare !== bare) throw new StanzaError('conflict', 'that nickname is in use');
-  for (const [jid, rec] of room.affiliations) {
-    if (rec.nick === nick && jid !== bare) throw new StanzaError('conflict', 'that nickname is reserved');
-  }
+  // §7.2.8 / §7.12: a nickname reserved by another user (§7.10 registration) is refused.
+  const holder = reservedBy(room, nick);
+  if (holder !== undefined && holder !== bare) throw new StanzaError('conflict', 'that nickname is reserved');
   if (room.config.passwordProtected && aff !== 'owner' && aff !== 'admin') {
     const given = mucX?.getChildText('password', NS_MUC);
     if (given !== room.config.password) throw new StanzaError('not-authorized', 'a password is required to enter this room');
@@ -109,9 +110,8 @@ async function update(ctx: MucContext, room: Room, occ: Occupant, real: string, 
 async function changeNick(ctx: MucContext, ev: StanzaEvent, room: Room, occ: Occupant, nick: string): Promise<void> {
   const taken = room.occupants.get(nick);
   if (taken) throw new StanzaError('conflict', 'that nickname is in use');
-  for (const [jid, rec] of room.affiliations) {
-    if (rec.nick === nick && jid !== occ.bare) throw new StanzaError('conflict', 'that nickname is reserved');
-  }
+  const holder = reservedBy(room, nick);
+  if (holder !== undefined && holder !== occ.bare) throw new StanzaError('conflict', 'that nickname is reserved');
   const old = occ.nick;
   await broadcastPresence(ctx, room, occ, { unavailable: true, codes: [303], nick });
   room.occupants.delete(old);

@@ -9,12 +9,13 @@ import { defaultConfig, type ConfigLimits } from './config.js';
 import { Room } from './room.js';
 import { restoreRoom, snapshotRoom } from './room-snapshot.js';
 
-const L: ConfigLimits = { defaultMaxUsers: 200, maxUsersLimit: 500, defaultHistory: 20, maxHistory: 50, allowLogging: true };
+const L: ConfigLimits = { defaultMaxUsers: 200, maxUsersLimit: 500, defaultHistory: 20, maxHistory: 50, allowLogging: true, registration: true };
 
 it('snapshot: a restored room is the room that was mirrored (history aside)', () => {
   const room = new Room(JID.parse('r@conference.localhost'), { ...defaultConfig(L, 'r'), name: 'Room', moderated: true });
   room.setAffiliation('alice@localhost', 'owner');
   room.setAffiliation('eve@localhost', 'outcast', 'spam');
+  room.affiliations.set('carol@localhost', { affiliation: 'member', nick: 'Carol' }); // a §7.10 registration
   room.subject = { text: 'topic', by: 'Alice', when: 5 };
   room.locked = true;
   const alice = { nick: 'Alice', bare: 'alice@localhost', sessions: new Map(), role: 'moderator' as const, id: room.occupantId('alice@localhost') };
@@ -29,6 +30,7 @@ it('snapshot: a restored room is the room that was mirrored (history aside)', ()
   assert.ok(back);
   assert.deepEqual(back.config, room.config);
   assert.deepEqual([...back.affiliations], [...room.affiliations]);
+  assert.equal(back.affiliations.get('carol@localhost')?.nick, 'Carol', 'reserved nicknames survive a takeover');
   assert.deepEqual(back.subject, room.subject);
   assert.equal(back.locked, true);
   assert.equal(back.secret, room.secret);

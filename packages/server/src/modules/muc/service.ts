@@ -18,6 +18,7 @@ import { createRoom, handlePresence } from './presence.js';
 import { handleRoomMessage, handleOccupantMessage } from './messages.js';
 import { handleAdminIq } from './admin.js';
 import { handleOwnerIq } from './owner.js';
+import { NS_MUC_REGISTER, NS_REGISTER, acceptableNick, handleRegisterIq } from './register.js';
 
 const MAX_ITEMS = 1000;
 
@@ -67,7 +68,7 @@ export class MucService {
 
   private checkNick(nick: string): void {
     // XEP-0045 §7.2.? nick rules: RFC 7700 would refuse these; resourceprep already ran on the JID.
-    if ([...nick].length > this.ctx.o.maxNickLength || nick.trim() === '') throw new StanzaError('not-acceptable', 'unacceptable nickname');
+    if (!acceptableNick(this.ctx, nick)) throw new StanzaError('not-acceptable', 'unacceptable nickname');
   }
 
   private async reply(ev: StanzaEvent, payload?: Element): Promise<void> {
@@ -106,14 +107,15 @@ export class MucService {
     if (room.locked && aff !== 'owner') throw new StanzaError('item-not-found', 'no such room');
     if (s.attrs.type === 'get' && q.name === 'query' && q.xmlns === NS.DISCO_INFO) {
       if (q.attrs.node === 'x-roomuser-item') {
-        // §7.12: the requester's reserved nickname, if any.
+        // §7.12: the requester's reserved nickname (§7.10 registration), else an empty query.
         const nick = room.affiliations.get(bare)?.nick;
         return this.reply(ev, xml('query', NS.DISCO_INFO, { node: 'x-roomuser-item' }, nick ? xml('identity', NS.DISCO_INFO, { category: 'conference', type: 'text', name: nick }) : undefined));
       }
       if (q.attrs.node) throw new StanzaError('item-not-found');
       return this.reply(ev, xml('query', NS.DISCO_INFO, {},
         xml('identity', NS.DISCO_INFO, { category: 'conference', type: 'text', name: room.config.name || room.node }),
-        ...[NS.DISCO_INFO, ...roomFeatures(room.config), ...(hasArchive(ctx, room) ? [NS_MAM, NS_SID] : [])].map((f) => xml('feature', NS.DISCO_INFO, { var: f })),
+        ...[NS.DISCO_INFO, ...roomFeatures(room.config), ...(hasArchive(ctx, room) ? [NS_MAM, NS_SID] : []),
+          ...(ctx.o.registration ? [NS_REGISTER, NS_MUC_REGISTER] : [])].map((f) => xml('feature', NS.DISCO_INFO, { var: f })),
         roomInfoForm(room.config, room.occupants.size, room.subject.text)));
     }
     if (s.attrs.type === 'get' && q.name === 'query' && q.xmlns === NS.DISCO_ITEMS) {
@@ -124,6 +126,7 @@ export class MucService {
     if (q.name === 'query' && q.xmlns === NS_MUC_ADMIN) return this.reply(ev, await handleAdminIq(ctx, ev, room, q));
     if (q.name === 'query' && q.xmlns === NS_MUC_OWNER) return this.reply(ev, await handleOwnerIq(ctx, ev, room, q));
     if (s.attrs.type === 'get' && q.name === 'ping' && q.xmlns === NS.PING) return this.reply(ev);
+    if (q.name === 'query' && q.xmlns === NS_REGISTER) return this.reply(ev, await handleRegisterIq(ctx, ev, room, q));
     if (q.name === 'query' && q.xmlns === NS_MAM) return this.reply(ev, await roomArchiveQuery(ctx, ev, room, q));
     throw new StanzaError('service-unavailable');
   }
