@@ -18,6 +18,8 @@ import type { Element } from '../packages/core/src/xml/element.js';
 import { openStorage } from '../packages/server/src/storage/index.js';
 import type { ArchiveQuery, Storage } from '../packages/server/src/storage/storage.js';
 import type { PostgresStorage } from '../packages/server/src/storage/postgres/postgres.js';
+import type { SqliteStorage } from '../packages/server/src/storage/sqlite/sqlite.js';
+import { pageSql } from '../packages/server/src/storage/archive-sql.js';
 import { startTestServer } from '../test/support/server.js';
 import { RawClient } from '../test/support/raw-client.js';
 import { pgTestUrl } from '../test/support/postgres.js';
@@ -85,6 +87,14 @@ function scenarios(sample: string[]): Scenario[] {
     {
       name: 'start only (open end) from mid-year, forward', store: (k) => [{ start: mid(k), limit: PAGE }],
       xmpp: (k) => [q(form(field('start', iso(mid(k)))) + rsm(''))],
+    },
+    {
+      name: 'with=peer and a one-day window mid-year', store: (k) => [{ with: peer(k * 37), start: mid(k), end: mid(k) + 86_400_000, limit: PAGE }],
+      xmpp: (k) => [q(form(field('with', peer(k * 37)) + field('start', iso(mid(k))) + field('end', iso(mid(k) + 86_400_000))) + rsm(''))],
+    },
+    {
+      name: 'with=peer, start only from mid-year, forward', store: (k) => [{ with: peer(k * 37), start: mid(k), limit: PAGE }],
+      xmpp: (k) => [q(form(field('with', peer(k * 37)) + field('start', iso(mid(k)))) + rsm(''))],
     },
     { name: 'ids lookup (10 ids)', store: (k) => [{ ids: sample.slice(k % 50, (k % 50) + 10) }], xmpp: (k) => [q(form(`<field var='ids'>${sample.slice(k % 50, (k % 50) + 10).map((x) => `<value>${x}</value>`).join('')}</field>`))] },
   ];
@@ -157,6 +167,17 @@ async function run(kind: 'sqlite' | 'postgres'): Promise<string[]> {
     const storeRes = new Map<string, number[]>();
     for (const sc of scs) storeRes.set(sc.name, await timeStore(s, sc));
     storeRes.set('after-id paging, 10 pages', await afterPagingStore(s, sample));
+    if (kind === 'sqlite') {
+      // The plans behind the figures (stderr): which index each page query walks.
+      const db = (s as SqliteStorage).database;
+      for (const sc of scs) {
+        const q0 = sc.store(0)[0]!;
+        if (q0.ids) continue;
+        const b = pageSql('sqlite', HOST, USER, STORE, q0);
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${b.text}`).all(...b.values) as { detail: string }[]).map((r) => r.detail).join('; ');
+        process.stderr.write(`  plan: ${sc.name}: ${plan}\n`);
+      }
+    }
     await s.close();
 
     const ts = await startTestServer({ storage: cfg, dataDir: dir, modules: { options: { mam: { maxPageSize: PAGE } } } });

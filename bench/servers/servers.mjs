@@ -87,7 +87,9 @@ export class Magpie extends Base {
   async start() {
     await assertFree(this.port, this.port + 1);
     const main = join(REPO, 'packages/server/dist/cli/main.js');
-    const p = spawnLogged('bash', ['-c', `ulimit -n 20000 && exec "${process.execPath}" "${main}" start --config "${this.configFile}"`], this.logFile);
+    // MAGPIE_BENCH_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const args = process.env.MAGPIE_BENCH_NODE_ARGS ? ` ${process.env.MAGPIE_BENCH_NODE_ARGS}` : '';
+    const p = spawnLogged('bash', ['-c', `ulimit -n 20000 && exec "${process.execPath}"${args} "${main}" start --config "${this.configFile}"`], this.logFile);
     this.proc = p; this.pid = p.pid;
     this.stopCleanup = onCleanup(() => terminate(p.pid, { group: true, graceMs: 10000 }));
     await waitForPort(this.port, { timeoutMs: 60000, isAlive: () => alive(p.pid), what: `magpie (log: ${this.logFile})` });
