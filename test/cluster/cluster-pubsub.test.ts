@@ -80,3 +80,50 @@ test('cluster: one PubSub service and one PEP service across three nodes', async
     await env.cleanup();
   }
 });
+
+// Pending subscriptions (XEP-0060 §6.1.4, §8.6) across nodes: concurrent requests through two
+// nodes never exceed the per-node limit (each request is decided under the service's lock on
+// what the last one wrote), and an owner on another node approves through the authorization form.
+test('cluster: pending subscription requests are one list across nodes', async (t) => {
+  const env = await clusterEnv();
+  if (!env) { skipOrFail(t, 'PostgreSQL or Redis is not available'); return; }
+  const nodes: TestServer[] = [];
+  const clients: RawClient[] = [];
+  try {
+    for (let i = 1; i <= 2; i++) {
+      nodes.push(await startTestServer({ ...nodeConfig(env, `pp-node${i}`), modules: { options: { pubsub: { service: { creators: 'local', maxPendingPerNode: 3 } } } } }));
+    }
+    const users = ['u0', 'u1', 'u2', 'u3', 'u4', 'u5'];
+    for (const u of ['owner', ...users]) await nodes[0]!.addUser(u, 'pw');
+    const on = async (n: number, u: string) => { const c = await login(nodes[n]!, u, 'r'); clients.push(c); c.send('<presence/>'); return c; };
+    const owner = await on(1, 'owner');
+    assert.equal((await pubsubIq(owner, 'set', `<create node='club'/><configure>${form('node_config', { 'pubsub#access_model': 'authorize' })}</configure>`, SVC)).attr('type'), 'result');
+    const subs = await Promise.all(users.map((u, i) => on(i % 2, u)));
+    const answers = await Promise.all(subs.map((c, i) => pubsubIq(c, 'set', `<subscribe node='club' jid='${users[i]}@localhost'/>`, SVC)));
+    const states = answers.map((r) => r.getChild('pubsub', PUBSUB)?.getChild('subscription', PUBSUB)?.attr('subscription') ?? r.getChild('error')?.elements()[0]?.name);
+    assert.equal(states.filter((s) => s === 'pending').length, 3, states.join());
+    assert.equal(states.filter((s) => s === 'policy-violation').length, 3, states.join());
+
+    // The owner, on node2, answers a request made through node1; the subscriber hears it there.
+    const i = states.findIndex((s, k) => s === 'pending' && k % 2 === 0);
+    assert.ok(i >= 0, 'a request went through node1');
+    const request = await waitFor(owner, (e) => e.name === 'message' && !!e.getChild('x', 'jabber:x:data') && e.toString().includes(`${users[i]}@localhost`));
+    const fields = Object.fromEntries(request.getChild('x', 'jabber:x:data')!.getChildren('field').map((f) => [f.attr('var'), f.getChildText('value')]));
+    owner.send(`<message to='${SVC}'><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${PUBSUB}#subscribe_authorization</value></field>`
+      + `<field var='pubsub#node'><value>club</value></field><field var='pubsub#subscriber_jid'><value>${users[i]}@localhost</value></field>`
+      + `<field var='pubsub#subid'><value>${fields['pubsub#subid']}</value></field><field var='pubsub#allow'><value>1</value></field></x></message>`);
+    await waitFor(subs[i]!, (e) => e.name === 'message' && e.getChild('event', `${PUBSUB}#event`)?.getChild('subscription')?.attr('subscription') === 'subscribed');
+    const list = await pubsubIq(subs[i]!, 'get', `<items node='club'/>`, SVC);
+    assert.equal(list.attr('type'), 'result', list.toString());
+  } finally {
+    for (const c of clients) c.destroy();
+    for (const n of nodes) await n.stop();
+    await env.cleanup();
+  }
+});
+
+async function waitFor(c: RawClient, pred: (e: Element) => boolean, ms = 10_000): Promise<Element> {
+  let found: Element | undefined;
+  await c.until(() => { found = c.elements.find(pred); return found !== undefined; }, ms, 'element');
+  return found!;
+}

@@ -1,8 +1,8 @@
 // Node configuration (XEP-0060 1.26 §8.2, the pubsub#node_config FORM_TYPE of §16.4.4) and
-// publish-options preconditions (§7.1.5). The access models implemented are open, presence,
-// roster and whitelist (§4.5); 'authorize' is refused (it needs the pending-subscription
-// approval workflow of §8.6, which this service does not have). max_items accepts a number or
-// 'max' (§16.4.4 since 1.15), capped by the service's own limit.
+// publish-options preconditions (§7.1.5). The access models are open, presence, roster,
+// authorize and whitelist (§4.5); a service may offer fewer (PEP refuses 'authorize': its owner
+// would have to approve requests through messages to and from its own bare JID, see engine.ts).
+// max_items accepts a number or 'max' (§16.4.4 since 1.15), capped by the service's own limit.
 
 import { StanzaError } from '@magpie/core/protocol/errors';
 import { xml } from '@magpie/core/xml/element';
@@ -13,7 +13,7 @@ export const NS_CONFIG = `${NS_PUBSUB}#node_config`;
 export const NS_PUBLISH_OPTIONS = `${NS_PUBSUB}#publish-options`;
 export const NS_ERRORS = `${NS_PUBSUB}#errors`;
 
-export const ACCESS_MODELS = ['open', 'presence', 'roster', 'whitelist'] as const;
+export const ACCESS_MODELS = ['open', 'presence', 'roster', 'authorize', 'whitelist'] as const;
 export type AccessModel = typeof ACCESS_MODELS[number];
 export const PUBLISH_MODELS = ['publishers', 'subscribers', 'open'] as const;
 export type PublishModel = typeof PUBLISH_MODELS[number];
@@ -55,10 +55,7 @@ const bool = (name: string) => (v: string[]): boolean => {
 };
 const choice = <T extends string>(name: string, allowed: readonly T[], v: string[]): T => {
   const s = one(v);
-  if (!(allowed as readonly string[]).includes(s)) {
-    if (name === 'pubsub#access_model' && s === 'authorize') throw unsupported('access-authorize');
-    throw new StanzaError('not-acceptable', `${name} must be one of ${allowed.join(', ')}`);
-  }
+  if (!(allowed as readonly string[]).includes(s)) throw new StanzaError('not-acceptable', `${name} must be one of ${allowed.join(', ')}`);
   return s as T;
 };
 
@@ -122,7 +119,8 @@ export function checkPreconditions(c: NodeConfig, fields: Map<string, string[]>)
   }
 }
 
-export function configForm(c: NodeConfig, type: 'form' | 'result' = 'form'): ReturnType<typeof writeForm> {
+/** The form of `c`; `accessModels`: those the service offers. */
+export function configForm(c: NodeConfig, type: 'form' | 'result' = 'form', accessModels: readonly AccessModel[] = ACCESS_MODELS): ReturnType<typeof writeForm> {
   const f = (v: string, t: FormField['type'], label: string, options?: string[]): FormField => {
     const field: FormField = { var: v, type: t, label, values: valuesOf(c, v) };
     if (options) field.options = options;
@@ -133,7 +131,7 @@ export function configForm(c: NodeConfig, type: 'form' | 'result' = 'form'): Ret
     f('pubsub#description', 'text-single', 'A description of the node'),
     f('pubsub#max_items', 'text-single', 'Max # of items to persist, or "max"'),
     f('pubsub#persist_items', 'boolean', 'Persist items to storage'),
-    f('pubsub#access_model', 'list-single', 'Who may subscribe and retrieve items', [...ACCESS_MODELS]),
+    f('pubsub#access_model', 'list-single', 'Who may subscribe and retrieve items', [...accessModels]),
     f('pubsub#roster_groups_allowed', 'list-multi', 'Roster groups allowed to subscribe'),
     f('pubsub#publish_model', 'list-single', 'Who may publish', [...PUBLISH_MODELS]),
     f('pubsub#notification_type', 'list-single', 'Message type of notifications', ['normal', 'headline']),

@@ -3,6 +3,9 @@
 // name, and each node's items in 'pubsub-items:<node>' keyed by item id. Node records are small
 // and read whole when the service is first used; items are read per node when first needed.
 // Nodes configured with persist_items=false keep their items in memory only (XEP-0060 §16.4.4).
+// Pending subscription requests (§6.1.4, access model 'authorize') and subscription options
+// (§6.3) live in the node record too; records written before they existed lack both fields,
+// which then mean "none pending" and "every subscription has the default options".
 
 import type { MapStore } from '../../storage/storage.js';
 import type { NodeConfig } from './node-config.js';
@@ -16,7 +19,19 @@ export interface NodeRecord {
   affiliations: Record<string, Affiliation>;
   /** Subscribed JID (as given: bare or full) → subscription id. */
   subscriptions: Record<string, string>;
+  /** Subscription requests awaiting an owner's decision (§8.6): JID → subscription id. */
+  pending?: Record<string, string>;
+  /** Options of a subscription or pending request (§6.3), only where not the defaults. */
+  subOptions?: Record<string, SubOptions>;
   created: number;
+}
+
+/** The subscribe options this service honours (the pubsub#subscribe_options FORM_TYPE). */
+export interface SubOptions {
+  /** pubsub#deliver: false silences the subscription's event notifications. */
+  deliver: boolean;
+  /** pubsub#show-values: deliver only while the subscriber's show is one of these; [] = always. */
+  show: string[];
 }
 
 export interface Item {

@@ -4,9 +4,11 @@
 // implicitly subscribed ("auto-subscribe", §4) and, like the owner's own resources, receive
 // notifications only on their available resources whose verified entity capabilities (the
 // 'caps' service, XEP-0115) include '<node>+notify' ("filtered notifications", §4.2, §4.3.3);
-// explicit XEP-0060 subscriptions are honoured too. The last published item goes to each
-// newly-available resource with +notify, of the owner and of its contacts (§4.3.4, the
-// on_sub_and_presence default), when its capabilities become known.
+// explicit XEP-0060 subscriptions are honoured too, as their options (XEP-0060 §6.3) say. The
+// 'authorize' access model is not offered here, so no authorization requests are sent; a
+// subscription's change of state is told to the subscriber (XEP-0060 §13.14). The last
+// published item goes to each newly-available resource with +notify, of the owner and of its
+// contacts (§4.3.4, the on_sub_and_presence default), when its capabilities become known.
 // Contacts on other servers: their +notify interests are learnt from the caps in the presence
 // they send the account (./pep-remote.ts).
 
@@ -18,7 +20,8 @@ import { BLOCKING, ROSTER, type BlockingService, type RosterService } from '../i
 import { CAPS, type CapsService } from '../caps/client-caps.js';
 import type { EventKind, Notifier, PubSubService } from './engine.js';
 import type { Item, NodeRecord } from './node-store.js';
-import { eventElement, eventMessage } from './notify.js';
+import { authorizationMessage, eventElement, eventMessage, subscriptionMessage } from './notify.js';
+import { deliveryTargets } from './subscription-options.js';
 import type { RemoteInterest } from './pep-remote.js';
 
 export type PepListener = (owner: JID, node: string, kind: EventKind, items: Item[]) => Promise<void> | void;
@@ -66,7 +69,7 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
       if (!j || !(await svc.mayAccess(rec, jid)) || (await blocked(svc, jid))) continue;
       // §4.3.3: a bare JID subscriber whose interested resources are known gets them only.
       if (j.isBare && [...out].some((t) => t.startsWith(`${jid}/`))) continue;
-      out.add(jid);
+      for (const t of deliveryTargets(api.sessions, jid, rec.subOptions?.[jid])) out.add(t);
     }
     return out;
   };
@@ -109,7 +112,13 @@ export function createPepNotifier(d: PepNotifierDeps): Notifier & {
         mine.add(p);
       }
     },
-    lastItems: (svc, node, rec, to, items) => sendLast(svc, node, rec, to, items),
+    async lastItems(svc, node, rec, to, items) {
+      for (const t of deliveryTargets(api.sessions, to, rec.subOptions?.[to])) await sendLast(svc, node, rec, t, items);
+    },
+    subscription: (svc, node, jid, state, subid) => api.send(subscriptionMessage(svc.jid, node, jid, state, subid)),
+    async authorizationRequest(svc, node, owners, jid, subid) {
+      for (const o of owners) await api.send(authorizationMessage(svc.jid, o, node, jid, subid));
+    },
     async onAvailable(s, features) {
       const f = new Set(features);
       await lastOf(d.serviceOf(s.jid.bare), s.jid.toString(), f);

@@ -1,17 +1,24 @@
 // The XEP-0060 1.26 requests, for PEP and the generic service alike: entity use cases (§6:
-// subscribe, unsubscribe, items, own subscriptions and affiliations; §7: publish with
-// publish-options, retract), and owner use cases (§8: create with configure, configure,
-// default, delete, purge, subscriptions, affiliations) on the pubsub#owner namespace.
-// Subscription options (§6.3) and pending subscriptions are not offered (feature-not-implemented).
+// subscribe, with options §6.3.7, unsubscribe, subscription options §6.3, items, own
+// subscriptions and affiliations; §7: publish with publish-options, retract), owner use cases
+// (§8: create with configure, configure, default, delete, purge, subscriptions including
+// pending ones, affiliations) on the pubsub#owner namespace, and the owners' answers to
+// authorization requests (§8.6, a message with a pubsub#subscribe_authorization form).
+// Not offered: default subscription options (§6.4), get-pending (§8.7, there is no XEP-0050
+// here), collections and RSM.
+// §8.8.1 says pending subscriptions SHOULD NOT be listed to owners; they are, marked 'pending',
+// because without get-pending this list is the owner's only way to find requests again (after
+// losing the authorization message), and 'subscribed'/'none' there approve or deny them.
 
 import { Element, xml } from '@magpie/core/xml/element';
 import { StanzaError } from '@magpie/core/protocol/errors';
 import { JID } from '@magpie/core/jid/jid';
 import type { PubSubService } from './engine.js';
-import { readForm } from './forms.js';
+import { parseBoolean, readForm } from './forms.js';
 import { NS_CONFIG, NS_PUBLISH_OPTIONS, NS_PUBSUB, configForm, pubsubError, unsupported } from './node-config.js';
 import { AFFILIATIONS, type Affiliation } from './node-store.js';
-import { itemElement } from './notify.js';
+import { NS_SUBSCRIBE_AUTHORIZATION, itemElement } from './notify.js';
+import { NS_SUBSCRIBE_OPTIONS, subOptionsForm } from './subscription-options.js';
 
 export const NS_OWNER = `${NS_PUBSUB}#owner`;
 
@@ -35,10 +42,50 @@ function formIn(wrapper: Element | undefined, formType: string): Map<string, str
   return f.fields;
 }
 
+/**
+ * The fields of a submitted subscribe_options form in `options` (undefined: none, or cancelled).
+ * A malformed one is bad-request + invalid-options (§6.3.6.2).
+ */
+function optionsForm(options: Element): Map<string, string[]> | undefined {
+  const xs = options.getChildren('x', 'jabber:x:data');
+  if (xs.length === 0) return undefined;
+  const invalid = (text: string) => pubsubError('bad-request', 'invalid-options', text);
+  if (xs.length > 1) throw invalid('one form at a time');
+  const f = readForm(xs[0]!);
+  if (f.type === 'cancel') return undefined;
+  if (f.type !== 'submit') throw invalid('the options form must be submitted (type submit)');
+  if (f.formType !== NS_SUBSCRIBE_OPTIONS) throw invalid(`the form type must be ${NS_SUBSCRIBE_OPTIONS}`);
+  return f.fields;
+}
+
+/** §6.3: <options node jid [subid]/> alone: get the form, or set it (the form inside). */
+async function handleOptions(svc: PubSubService, type: 'get' | 'set', from: JID, options: Element): Promise<Element | undefined> {
+  const node = nodeOf(options);
+  const jidAttr = options.attr('jid');
+  if (!jidAttr) throw pubsubError('bad-request', 'jid-required');
+  const jid = jidOf(jidAttr);
+  const subid = options.attr('subid') || undefined;
+  if (type === 'get') {
+    // A get changes nothing: a form submitted in one would silently be lost.
+    if (options.getChild('x', 'jabber:x:data')) throw new StanzaError('bad-request', 'subscription options are submitted with an iq of type set');
+    const cur = await svc.subscriptionOptions(node, from, jid, subid);
+    return xml('pubsub', NS_PUBSUB, {}, xml('options', NS_PUBSUB, { node, jid: jid.toString(), subid: cur.subid }, subOptionsForm(cur.options, 'form', cur.presenceKnown)));
+  }
+  if (!options.getChild('x', 'jabber:x:data')) throw pubsubError('bad-request', 'invalid-options', 'an options form is required');
+  const fields = optionsForm(options);
+  if (fields) await svc.setSubscriptionOptions(node, from, jid, subid, fields);
+  else await svc.subscriptionOptions(node, from, jid, subid); // a cancelled form: the same checks, no change
+  return undefined;
+}
+
 export async function handlePubsub(svc: PubSubService, type: 'get' | 'set', from: JID, ps: Element): Promise<Element | undefined> {
   const children = ps.elements();
   const action = children.find((c) => c.name !== 'configure' && c.name !== 'publish-options' && c.name !== 'options');
-  if (!action) throw new StanzaError('bad-request', 'no pubsub request');
+  if (!action) {
+    const options = children.filter((c) => c.name === 'options');
+    if (options.length === 1) return handleOptions(svc, type, from, options[0]!);
+    throw new StanzaError('bad-request', 'no pubsub request');
+  }
   const want = (t: 'get' | 'set'): void => { if (type !== t) throw new StanzaError('bad-request', `${action.name} is an iq ${t}`); };
   switch (action.name) {
     case 'create': {
@@ -72,8 +119,18 @@ export async function handlePubsub(svc: PubSubService, type: 'get' | 'set', from
       want('set');
       const node = nodeOf(action);
       const jid = jidOf(action.attr('jid'));
-      const subid = await svc.subscribe(node, from, jid);
-      return xml('pubsub', NS_PUBSUB, {}, xml('subscription', NS_PUBSUB, { node, jid: jid.toString(), subid, subscription: 'subscribed' }));
+      // §6.3.7: options follow the subscribe and name neither node nor JID (the subscribe does).
+      const options = children.filter((c) => c.name === 'options');
+      if (options.length > 1) throw new StanzaError('bad-request', 'one <options/> at a time');
+      const opt = options[0];
+      if (opt && (opt.attr('node') !== undefined || opt.attr('jid') !== undefined || children.indexOf(opt) < children.indexOf(action))) {
+        throw new StanzaError('bad-request', '<options/> with a subscribe follows it and has no node or jid');
+      }
+      const fields = opt ? optionsForm(opt) : undefined;
+      const r = await svc.subscribe(node, from, jid, fields);
+      const out = xml('pubsub', NS_PUBSUB, {}, xml('subscription', NS_PUBSUB, { node, jid: jid.toString(), subid: r.subid, subscription: r.state }));
+      if (fields) out.append(xml('options', NS_PUBSUB, {}, subOptionsForm(r.options, 'result', r.presenceKnown)));
+      return out;
     }
     case 'unsubscribe': {
       want('set');
@@ -97,9 +154,9 @@ export async function handlePubsub(svc: PubSubService, type: 'get' | 'set', from
       for (const node of only ? [only] : await svc.nodeNames()) {
         const rec = await svc.record(node);
         if (!rec) { if (only) throw new StanzaError('item-not-found'); continue; }
-        for (const [jid, subid] of Object.entries(rec.subscriptions)) {
-          if (JID.tryParse(jid)?.bareString() === from.bareString()) out.c('subscription', { node, jid, subid, subscription: 'subscribed' });
-        }
+        const mine = (jid: string): boolean => JID.tryParse(jid)?.bareString() === from.bareString();
+        for (const [jid, subid] of Object.entries(rec.subscriptions)) if (mine(jid)) out.c('subscription', { node, jid, subid, subscription: 'subscribed' });
+        for (const [jid, subid] of Object.entries(rec.pending ?? {})) if (mine(jid)) out.c('subscription', { node, jid, subid, subscription: 'pending' });
       }
       return xml('pubsub', NS_PUBSUB, {}, out);
     }
@@ -129,7 +186,7 @@ export async function handleOwner(svc: PubSubService, type: 'get' | 'set', from:
       const rec = await svc.record(node);
       if (!rec) throw new StanzaError('item-not-found');
       svc.requireOwner(rec, from);
-      if (type === 'get') return xml('pubsub', NS_OWNER, {}, xml('configure', NS_OWNER, { node }, configForm(rec.config)));
+      if (type === 'get') return xml('pubsub', NS_OWNER, {}, xml('configure', NS_OWNER, { node }, configForm(rec.config, 'form', svc.accessModels)));
       const fields = formIn(action, NS_CONFIG);
       if (!action.getChild('x', 'jabber:x:data')) throw new StanzaError('bad-request', 'a configuration form is required');
       if (fields) await svc.configure(node, from, fields);
@@ -137,7 +194,7 @@ export async function handleOwner(svc: PubSubService, type: 'get' | 'set', from:
     }
     case 'default': {
       if (type !== 'get') throw new StanzaError('bad-request');
-      return xml('pubsub', NS_OWNER, {}, xml('default', NS_OWNER, {}, configForm(svc.spec.defaults)));
+      return xml('pubsub', NS_OWNER, {}, xml('default', NS_OWNER, {}, configForm(svc.spec.defaults, 'form', svc.accessModels)));
     }
     case 'delete': {
       if (type !== 'set') throw new StanzaError('bad-request');
@@ -157,13 +214,19 @@ export async function handleOwner(svc: PubSubService, type: 'get' | 'set', from:
       if (type === 'get') {
         const out = xml('subscriptions', NS_OWNER, { node });
         for (const [jid, subid] of Object.entries(rec.subscriptions)) out.c('subscription', { jid, subid, subscription: 'subscribed' });
+        for (const [jid, subid] of Object.entries(rec.pending ?? {})) out.c('subscription', { jid, subid, subscription: 'pending' });
         return xml('pubsub', NS_OWNER, {}, out);
       }
-      const changes = action.getChildren('subscription').map((s): [string, 'subscribed' | 'none'] => {
+      // §8.8.2: only 'subscribed' and 'none' can be set (a subscription cannot be made pending
+      // again); without the attribute nothing changes. An invalid entry fails the whole request.
+      const changes: [string, 'subscribed' | 'none'][] = [];
+      for (const s of action.getChildren('subscription')) {
         const state = s.attr('subscription');
-        if (state !== 'subscribed' && state !== 'none') throw unsupported('manage-subscriptions');
-        return [jidOf(s.attr('jid')).toString(), state];
-      });
+        const jid = jidOf(s.attr('jid')).toString();
+        if (state === undefined) continue;
+        if (state !== 'subscribed' && state !== 'none') throw new StanzaError('not-acceptable', `the subscription of ${jid} cannot be set to ${state}`);
+        changes.push([jid, state]);
+      }
       await svc.setSubscriptions(node, from, changes);
       return undefined;
     }
@@ -188,4 +251,26 @@ export async function handleOwner(svc: PubSubService, type: 'get' | 'set', from:
     }
     default: throw new StanzaError('feature-not-implemented', `pubsub#owner <${action.name}/> is not supported`);
   }
+}
+
+/**
+ * §8.6: a message to the service with an owner's answer to an authorization request. Returns
+ * false when the message carries no such form (the caller refuses it). A cancelled form leaves
+ * the request pending; errors are thrown for the caller to bounce to the owner.
+ */
+export async function handleAuthorization(svc: PubSubService, from: JID, message: Element): Promise<boolean> {
+  const x = message.getChildren('x', 'jabber:x:data').find((f) => readForm(f).formType === NS_SUBSCRIBE_AUTHORIZATION);
+  if (!x) return false;
+  const f = readForm(x);
+  if (f.type === 'cancel') return true;
+  if (f.type !== 'submit') throw new StanzaError('bad-request', 'the authorization form must be submitted');
+  const one = (name: string): string | undefined => f.fields.get(name)?.[0];
+  const node = one('pubsub#node');
+  if (!node) throw pubsubError('bad-request', 'nodeid-required');
+  const subscriber = JID.tryParse(one('pubsub#subscriber_jid'));
+  if (!subscriber) throw pubsubError('bad-request', 'invalid-jid');
+  const allow = parseBoolean(one('pubsub#allow'));
+  if (allow === undefined) throw new StanzaError('bad-request', 'pubsub#allow must be a boolean');
+  await svc.decide(node, from, subscriber.toString(), one('pubsub#subid') || undefined, allow);
+  return true;
 }

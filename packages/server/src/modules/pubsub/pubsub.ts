@@ -32,9 +32,10 @@ export interface PepService {
 const FEATURES = ['access-open', 'access-presence', 'access-roster', 'access-whitelist', 'auto-create', 'config-node', 'config-node-max',
   'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'item-ids', 'last-published', 'manage-subscriptions',
   'modify-affiliations', 'outcast-affiliation', 'persistent-items', 'publish', 'publish-options', 'purge-nodes', 'retract-items',
-  'retrieve-affiliations', 'retrieve-default', 'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'multi-subscribe'];
+  'retrieve-affiliations', 'retrieve-default', 'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'multi-subscribe',
+  'subscription-options'];
 const PEP_ONLY = ['auto-subscribe', 'filtered-notifications', 'presence-notifications'];
-const SERVICE_ONLY = ['instant-nodes'];
+const SERVICE_ONLY = ['instant-nodes', 'access-authorize'];
 const feature = (f: string): string => `${NS_PUBSUB}#${f}`;
 
 const configOptions = (maxItems: number, access: 'open' | 'presence') => z.object({
@@ -53,7 +54,7 @@ export default defineModule({
     name: 'pubsub',
     description: 'Publish-subscribe: PEP on every account and a generic service on pubsub.<host>',
     specs: [
-      { spec: 'XEP-0060', version: '1.26', status: 'partial', notes: 'access models open/presence/roster/whitelist (authorize refused: feature-not-implemented); publish models publishers/subscribers/open; publish-options; no subscription options, pending subscriptions, collections or RSM on items' },
+      { spec: 'XEP-0060', version: '1.26', status: 'partial', notes: 'access models open/presence/roster/whitelist, and authorize on the generic service (pending subscriptions approved or denied by the owners through the subscribe_authorization form or subscription management; limit per node); publish models publishers/subscribers/open; publish-options; subscription options deliver and show-values (local subscribers), also with subscribe; no get-pending ad-hoc command, default subscription options, digests, collections or RSM on items' },
       { spec: 'XEP-0163', version: '1.2.2', status: 'complete', notes: '+notify filtering from verified caps of local clients; last item on presence; remote contacts\' caps learnt from their presence and verified by a disco#info query from the account; no XEP-0033 replyto' },
       { spec: 'XEP-0223', version: '1.1.1', status: 'complete', notes: 'persist_items and access_model=whitelist accepted as publish-options' },
       { spec: 'XEP-0292', version: '0.12', status: 'complete', notes: 'vCard4 over PEP: a PEP node, nothing more is needed from the server' },
@@ -81,6 +82,8 @@ export default defineModule({
         domain: z.string().default('pubsub.{host}'),
         /** Who may create nodes: 'local' (this server's users), 'anyone', or a list of bare JIDs. */
         creators: z.union([z.enum(['local', 'anyone']), z.array(z.string())]).default('local'),
+        /** Subscription requests awaiting the owners' approval on one 'authorize' node. */
+        maxPendingPerNode: z.number().int().min(1).default(100),
       }).strict().prefault({}),
     }).strict(),
     depends: ['disco', 'roster', 'caps'],
@@ -94,6 +97,10 @@ export default defineModule({
         if (!j?.local || !api.isLocalHost(j.domain)) return undefined;
         const it = await api.service<RosterService>(ROSTER)?.get(j.domain, j.local, contact);
         return it && { subscription: it.subscription, groups: it.groups };
+      },
+      presenceKnown(jid) {
+        const j = JID.tryParse(jid);
+        return !!j?.local && api.isLocalHost(j.domain);
       },
     };
     const defaults = (c: { defaultMaxItems: number; defaultAccessModel: NodeConfig['access_model'] }, pep: boolean): NodeConfig => ({
@@ -206,6 +213,7 @@ export default defineModule({
           host: domain, user: '', jid: domain, defaults: defaults(o.service, false),
           limits: { maxItems: o.service.maxItems, maxNodes: o.service.maxNodes, maxItemBytes: o.maxItemBytes },
           mayCreate: (from) => creators === 'anyone' || (creators === 'local' ? !!from.local && api.isLocalHost(from.domain) : creators.includes(from.bareString())),
+          authorize: { maxPendingPerNode: o.service.maxPendingPerNode },
         }, new NodeStore(api.stores.map, domain, ''), relations, notifier, syncOf(domain, '')));
         api.serveDomain(domain);
         api.discoItem((h) => (h === host ? { jid: domain, name: 'Publish-Subscribe' } : undefined));

@@ -1,8 +1,9 @@
 // The generic PubSub service (XEP-0060 1.26) on its own domain (pubsub.<host> by default),
 // reached through 'route/component': discovery of the service, its nodes (§5.1–§5.5, with the
 // pubsub#meta-data form of §5.4) and a node's items (§5.5), the entity and owner requests of
-// ./protocol.ts, and notifications to explicit subscribers only (there is no presence to filter
-// on here; presence_based_delivery is not implemented).
+// ./protocol.ts, and notifications to explicit subscribers only, as their subscription options
+// say (§6.3; presence_based_delivery, a node option, is not implemented). Messages to the service
+// carry the owners' answers to authorization requests (§8.6); any other message is refused.
 
 import { Element, xml } from '@magpie/core/xml/element';
 import { NS } from '@magpie/core/protocol/namespaces';
@@ -11,22 +12,31 @@ import type { StanzaEvent } from '../../hooks/events.js';
 import type { ModuleApi } from '../module.js';
 import type { Notifier, PubSubService } from './engine.js';
 import type { NodeRecord } from './node-store.js';
-import { eventElement, eventMessage } from './notify.js';
-import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
+import { authorizationMessage, eventElement, eventMessage, subscriptionMessage } from './notify.js';
+import { handleAuthorization, handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
 import { NS_PUBSUB } from './node-config.js';
 import { writeForm } from './forms.js';
+import { deliveryTargets } from './subscription-options.js';
 
 export function serviceNotifier(api: ModuleApi<unknown>): Notifier {
   return {
     async event(svc, node, rec, kind, items) {
       const ev = eventElement(node, rec, kind, items);
       for (const jid of Object.keys(rec.subscriptions)) {
-        if (kind !== 'delete' && !(await svc.mayAccess(rec, jid))) continue;
-        await api.send(eventMessage(svc.jid, jid, rec, ev));
+        // The deletion ends the subscription: it is told whatever the options say.
+        if (kind === 'delete') { await api.send(eventMessage(svc.jid, jid, rec, ev)); continue; }
+        if (!(await svc.mayAccess(rec, jid))) continue;
+        for (const to of deliveryTargets(api.sessions, jid, rec.subOptions?.[jid])) await api.send(eventMessage(svc.jid, to, rec, ev));
       }
     },
     async lastItems(svc, node, rec, to, items) {
-      for (const item of items) await api.send(eventMessage(svc.jid, to, rec, eventElement(node, rec, 'items', [item])));
+      for (const t of deliveryTargets(api.sessions, to, rec.subOptions?.[to])) {
+        for (const item of items) await api.send(eventMessage(svc.jid, t, rec, eventElement(node, rec, 'items', [item])));
+      }
+    },
+    subscription: (svc, node, jid, state, subid) => api.send(subscriptionMessage(svc.jid, node, jid, state, subid)),
+    async authorizationRequest(svc, node, owners, jid, subid) {
+      for (const o of owners) await api.send(authorizationMessage(svc.jid, o, node, jid, subid));
     },
   };
 }
@@ -57,7 +67,7 @@ export function serviceRouter(api: ModuleApi<unknown>, serviceFor: (domain: stri
       return q;
     }
     const rec = await svc.record(node);
-    if (!rec || !(await svc.mayAccess(rec, ev.from.toString()))) throw new StanzaError('item-not-found');
+    if (!rec || !(await svc.mayDiscover(rec, ev.from.toString()))) throw new StanzaError('item-not-found');
     return nodeInfo(node, rec, Object.keys(rec.affiliations).filter((j) => rec.affiliations[j] === 'owner'));
   };
 
@@ -66,7 +76,7 @@ export function serviceRouter(api: ModuleApi<unknown>, serviceFor: (domain: stri
     if (node === undefined) {
       for (const n of (await svc.nodeNames()).sort()) {
         const rec = await svc.record(n);
-        if (rec && (await svc.mayAccess(rec, ev.from.toString()))) q.c('item', { jid: svc.jid, node: n, name: rec.config.title || undefined });
+        if (rec && (await svc.mayDiscover(rec, ev.from.toString()))) q.c('item', { jid: svc.jid, node: n, name: rec.config.title || undefined });
       }
       return q;
     }
@@ -89,10 +99,16 @@ export function serviceRouter(api: ModuleApi<unknown>, serviceFor: (domain: stri
     const svc = serviceFor(ev.to.domain);
     if (!svc) return undefined;
     const s = ev.stanza;
-    if (s.name !== 'iq') {
-      if (s.name === 'message' && s.attrs.type !== 'error') api.bounce(ev, new StanzaError('service-unavailable'));
+    if (s.name === 'message' && s.attrs.type !== 'error') {
+      try {
+        if (!(await handleAuthorization(svc, ev.from, s))) throw new StanzaError('service-unavailable');
+      } catch (e) {
+        if (!(e instanceof StanzaError)) api.log.error({ err: e }, 'pubsub authorization answer failed');
+        api.bounce(ev, e instanceof StanzaError ? e : new StanzaError('internal-server-error'));
+      }
       return true;
     }
+    if (s.name !== 'iq') return true;
     const type = s.attrs.type;
     if (type !== 'get' && type !== 'set') return true;
     let result: Element | undefined;
