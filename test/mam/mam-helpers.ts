@@ -44,7 +44,7 @@ export interface QueryAnswer { items: ResultItem[]; iq: Element; complete: boole
 
 export interface QueryOpts {
   with?: string; start?: string; end?: string; beforeId?: string; afterId?: string; ids?: string[];
-  max?: number; after?: string; before?: string; flip?: boolean; extraFields?: string; to?: string;
+  max?: number; after?: string; before?: string; index?: number; flip?: boolean; extraFields?: string; to?: string;
 }
 
 let qn = 0;
@@ -57,7 +57,7 @@ export function queryXml(o: QueryOpts, queryid: string): string {
   ].filter(Boolean).join('');
   const form = fields ? `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${MAM}</value></field>${fields}</x>` : '';
   const rsmParts = [o.max !== undefined && `<max>${o.max}</max>`, o.after !== undefined && `<after>${o.after}</after>`,
-    o.before !== undefined && (o.before === '' ? '<before/>' : `<before>${o.before}</before>`)].filter(Boolean).join('');
+    o.before !== undefined && (o.before === '' ? '<before/>' : `<before>${o.before}</before>`), o.index !== undefined && `<index>${o.index}</index>`].filter(Boolean).join('');
   const rsm = rsmParts ? `<set xmlns='${RSM}'>${rsmParts}</set>` : '';
   return `<query xmlns='${MAM}' queryid='${queryid}'>${form}${rsm}${o.flip ? '<flip-page/>' : ''}</query>`;
 }

@@ -163,7 +163,7 @@ describe('MAM paging, preferences, retention, account deletion (SQLite)', () => 
   let ts: MamServer;
   before(async () => {
     ts = await startMam({ modules: { options: { mam: { retentionDays: 1 } } } });
-    for (const u of ['pa', 'pb', 'qa', 'qb', 'qc', 'ra', 'rb']) await ts.addUser(u, 'pw');
+    for (const u of ['pa', 'pb', 'qa', 'qb', 'qc', 'ra', 'rb', 'ja', 'jb']) await ts.addUser(u, 'pw');
   });
   after(() => ts.stop());
 
@@ -207,6 +207,27 @@ describe('MAM paging, preferences, retention, account deletion (SQLite)', () => 
     // with + RSM together: the recipient's view.
     const bp = await mamQuery(b, { with: 'pa@localhost', max: 10, after: (await mamQuery(b, { max: 10 })).last! });
     assert.deepEqual(bodies(bp), want.slice(10, 20));
+    a.destroy(); b.destroy();
+  });
+
+  it('jumps to an RSM index (XEP-0059 §2.5): the page starts there, first carries it; past the end is empty; beyond maxIndex is refused', async () => {
+    const a = await online(ts, 'ja'), b = await online(ts, 'jb');
+    await sendMany(a, 'jb@localhost', 25, 'j');
+    const page = await mamQuery(a, { max: 4, index: 10 });
+    assert.deepEqual(bodies(page), ['j10', 'j11', 'j12', 'j13']);
+    assert.deepEqual([page.firstIndex, page.count, page.complete], ['10', 25, false]);
+    // Continuing with <after/> from there gives the next items.
+    assert.deepEqual(bodies(await mamQuery(a, { max: 4, after: page.last! })), ['j14', 'j15', 'j16', 'j17']);
+    const last = await mamQuery(a, { max: 10, index: 22 });
+    assert.deepEqual([bodies(last), last.complete], [['j22', 'j23', 'j24'], true]);
+    const past = await mamQuery(a, { max: 5, index: 25 });
+    assert.deepEqual([past.items.length, past.count, past.first, past.complete], [0, 25, undefined, true]);
+    assert.equal(condition((await mamQuery(a, { max: 5, index: 3, after: page.last! })).iq), 'bad-request');
+    assert.equal(condition((await mamQuery(a, { max: 5, index: 100_000 })).iq), 'feature-not-implemented');
+    // The recipient's archive, filtered by peer: the index counts in the filtered set.
+    await sendMany(b, 'pa@localhost', 3, 'other');
+    assert.deepEqual(bodies(await mamQuery(b, { with: 'ja@localhost', max: 2, index: 5 })), ['j5', 'j6']);
+    assert.deepEqual(bodies(await mamQuery(b, { with: 'pa@localhost', max: 2, index: 1 })), ['other1', 'other2']);
     a.destroy(); b.destroy();
   });
 

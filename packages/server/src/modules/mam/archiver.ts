@@ -42,6 +42,7 @@ export interface MamOptions {
   defaultPageSize: number;
   maxPageSize: number;
   maxIds: number;
+  maxIndex: number;
   maxPrefsJids: number;
   countLimit: number;
   retentionDays: number;
@@ -194,6 +195,17 @@ export class Archiver implements MamService {
     if (p.anchors?.after) q.after = (await check(p.anchors.after)).at(-1)!;   // the later bound wins
     if (p.anchors?.before) q.before = (await check(p.anchors.before))[0]!;    // the earlier bound wins
     try {
+      if (p.index !== undefined) {
+        // XEP-0059 §2.5: the page starts after the index-th item of the filtered set (the items
+        // before it are read once; parseQuery bounds how many). Past the end: an empty page.
+        const skipped = await archive.query(host, user, store, { ...q, limit: p.index, countUpTo: 0 });
+        if (skipped.items.length < p.index) {
+          const counted = await archive.query(host, user, store, { ...q, limit: 0 });
+          return { items: [], complete: true, count: counted.count };
+        }
+        q.after = skipped.items.at(-1)!.id;
+        return await archive.query(host, user, store, q); // its count ignores after: the whole set
+      }
       return await archive.query(host, user, store, q);
     } catch (e) {
       if (e instanceof StorageError && e.code === 'item-not-found') throw new StanzaError('item-not-found', 'no archived message with that id');
@@ -214,6 +226,7 @@ export class Archiver implements MamService {
     // page: clients that stop when index + n = count (slixmpp's XEP-0059 iterator) would stop
     // paging backwards after that first page.
     if (p.fromStart) rsm.firstIndex = 0;
+    else if (p.index !== undefined && page.items.length > 0) rsm.firstIndex = p.index; // §2.5: as requested
     // first/last stay chronological under flip-page (§4.3.4: flipping changes only the order
     // of transmission), so <before>first</before> still pages to the older neighbour.
     return fin(page.items, page.complete, rsm);

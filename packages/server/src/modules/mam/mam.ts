@@ -43,7 +43,7 @@ export default defineModule({
     specs: [
       { spec: 'XEP-0313', version: '1.1.3', status: 'partial', notes: 'user archives of chat/normal messages with a body; filters with/start/end/before-id/after-id/ids, RSM paging, flip-page, form fetch, metadata; no groupchat in user archives (room archives are the muc module\'s, on the room JID)' },
       { spec: 'XEP-0359', version: '0.7.0', status: 'complete', notes: 'stanza-id (by = the account) on archived incoming messages; forged stanza-ids with our by are removed; origin-id kept' },
-      { spec: 'XEP-0059', version: '1.0', status: 'partial', notes: 'max/after/before/empty before (last page), count (bounded by countLimit), first index on pages from the start; <index/> jumps other than 0 are refused (feature-not-implemented)' },
+      { spec: 'XEP-0059', version: '1.0', status: 'complete', notes: 'in MAM queries: max/after/before/empty before (last page), count (left out beyond countLimit: it is optional), first index on pages from the start and on jumps; <index/> jumps (§2.5) up to maxIndex, refused beyond it with feature-not-implemented as §2.5 allows' },
       { spec: 'XEP-0441', version: '0.2.0', status: 'complete', notes: 'default always/never/roster with always/never lists' },
       { spec: 'XEP-0334', version: '1.0.0', status: 'partial', notes: 'no-store / no-permanent-store keep a message out of the archive; store archives one without a body' },
     ],
@@ -58,6 +58,9 @@ export default defineModule({
       maxIds: z.number().int().min(1).max(10_000).default(250),
       /** Most JIDs in each preference list. */
       maxPrefsJids: z.number().int().min(0).default(1000),
+      /** Largest RSM <index/> a query may jump to (XEP-0059 §2.5): the items before it are read
+          to find the page, so a larger one is refused with feature-not-implemented. */
+      maxIndex: z.number().int().min(0).max(1_000_000).default(5000),
       /** RSM <count/> counts at most this many matches; beyond it <count/> is left out (it is optional). */
       countLimit: z.number().int().min(0).default(10_000),
       /** Delete archived messages older than this many days; 0 keeps them forever. */

@@ -6,7 +6,7 @@ import { parseQuery } from './query.js';
 import { parsePrefs, prefsXml, shouldArchive } from './prefs.js';
 import { JID } from '@magpie/core/jid/jid';
 
-const limits = { defaultPageSize: 20, maxPageSize: 100, maxIds: 3 };
+const limits = { defaultPageSize: 20, maxPageSize: 100, maxIds: 3, maxIndex: 10 };
 const form = (fields: string) => `<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>urn:xmpp:mam:2</value></field>${fields}</x>`;
 const f = (v: string, ...vals: string[]) => `<field var='${v}'>${vals.map((x) => `<value>${x}</value>`).join('')}</field>`;
 const q = (inner: string, attrs = '') => parseQuery(parseFragment(`<query xmlns='urn:xmpp:mam:2'${attrs}>${inner}</query>`), limits);
@@ -30,7 +30,10 @@ it('answers malformed queries with the XEP\'s conditions', () => {
   assert.equal(cond(() => q(`<x xmlns='jabber:x:data' type='form'/>`)), 'bad-request');
   assert.equal(cond(() => q(`<x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE'><value>urn:other</value></field></x>`)), 'bad-request');
   assert.equal(cond(() => q(form(f('{urn:x}free-text', 'hi')))), 'feature-not-implemented');
-  assert.equal(cond(() => q(rsm('<index>5</index>'))), 'feature-not-implemented');
+  assert.equal(cond(() => q(rsm('<index>11</index>'))), 'feature-not-implemented'); // beyond maxIndex (§2.5)
+  assert.equal(cond(() => q(rsm('<index>5</index>'))), 'none');
+  assert.equal(q(rsm('<index>5</index>')).index, 5);
+  assert.equal(cond(() => q(rsm('<index>5</index><after>x</after>'))), 'bad-request');
   assert.equal(cond(() => q(rsm('<max>-3</max>'))), 'bad-request');
   assert.equal(cond(() => q(form(f('ids', '1', '2', '3', '4')))), 'policy-violation');
   assert.equal(cond(() => q(rsm('<index>0</index>'))), 'none');

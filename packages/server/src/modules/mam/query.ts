@@ -16,7 +16,7 @@ import { parseDateTime } from '@magpie/core/protocol/datetime';
 import type { ArchiveQuery } from '../../storage/storage.js';
 import { NS_MAM } from './policy.js';
 
-export interface Limits { defaultPageSize: number; maxPageSize: number; maxIds: number }
+export interface Limits { defaultPageSize: number; maxPageSize: number; maxIds: number; maxIndex: number }
 
 export interface ParsedQuery {
   queryid?: string;
@@ -29,6 +29,8 @@ export interface ParsedQuery {
   flip: boolean;
   /** The page starts at the beginning of the filtered set (RSM index 0 is known). */
   fromStart: boolean;
+  /** XEP-0059 §2.5: the page starts at this index of the filtered set (> 0). */
+  index?: number;
 }
 
 /** The form a client fetches to learn the fields (§4.1.6). */
@@ -123,8 +125,14 @@ export function parseQuery(query: Element, limits: Limits): ParsedQuery {
   // RSM <before/> (empty or with an id) pages backwards: the last `max` items before it.
   if (rsm?.before !== undefined) q.reverse = true;
   if (rsm?.index !== undefined && rsm.index !== 0) {
-    throw new StanzaError('feature-not-implemented', 'RSM <index/> other than 0 is not supported; page with <after/> or <before/>');
+    // §2.5: an index replaces the UID the client does not know; with one it means nothing.
+    if (rsm.after !== undefined || rsm.before !== undefined) throw new StanzaError('bad-request', 'RSM <index/> cannot be combined with <after/> or <before/>');
+    if (!Number.isSafeInteger(rsm.index) || rsm.index < 0) throw new StanzaError('bad-request', 'RSM <index/> must be a non-negative integer');
+    // §2.5: "exceptionally resource intensive" jumps may be refused: the items before the
+    // index are read to find where the page starts, so their number is bounded.
+    if (rsm.index > limits.maxIndex) throw new StanzaError('feature-not-implemented', `RSM <index/> above ${limits.maxIndex} is not supported; page with <after/> or <before/>`);
+    out.index = rsm.index;
   }
-  out.fromStart = !q.reverse && afters.length === 0;
+  out.fromStart = !q.reverse && afters.length === 0 && out.index === undefined;
   return out;
 }
