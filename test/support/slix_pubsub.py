@@ -10,6 +10,8 @@ stdin: one JSON command per line:
       -> {"event": "subscribed", "subscription", "subid", "options": {var: value} or null}
   {"cmd": "get_options", "service", "node"}        -> {"event": "options", "fields": {var: value}}
   {"cmd": "set_options", "service", "node", "fields": {var: value}} -> {"event": "options_set"}
+  {"cmd": "item_pages", "service", "node", "amount"} -> {"event": "item_pages", "pages": [[id, ...], ...]}
+      (the plugin's get_items with iterator=True: XEP-0059 pages, each after the previous <last/>)
   {"cmd": "quit"}
 Events: {"event": "session_start"}; {"event": "subscription", "frm", "node", "subscription"} for
 a notification of subscription state; {"event": "item", "frm", "node", "id"} for an item event.
@@ -20,6 +22,13 @@ type 'get' (slixmpp 1.8), which a server rightly does not treat as a change.
 """
 from slix_common import DrivenClient, emit, run
 from slixmpp.exceptions import IqError, IqTimeout
+from slixmpp.xmlstream import register_stanza_plugin
+from slixmpp.plugins.xep_0059.stanza import Set
+from slixmpp.plugins.xep_0060.stanza.pubsub import Pubsub
+
+# slixmpp 1.8's xep_0060 returns xep_0059's iterator from get_items(iterator=True) but does not
+# attach the RSM <set/> to its <pubsub/> stanza; a client using that iterator registers it.
+register_stanza_plugin(Pubsub, Set)
 
 SUBOPT = "http://jabber.org/protocol/pubsub#subscribe_options"
 
@@ -33,7 +42,7 @@ def values(form):
 
 class Client(DrivenClient):
     def __init__(self, cfg):
-        super().__init__(cfg, ("xep_0030", "xep_0004", "xep_0060"))
+        super().__init__(cfg, ("xep_0030", "xep_0004", "xep_0059", "xep_0060"))
         self.add_event_handler("session_start", self.on_start)
         self.add_event_handler("pubsub_subscription", self.on_subscription)
         self.add_event_handler("pubsub_publish", self.on_item)
@@ -81,6 +90,15 @@ class Client(DrivenClient):
                 iq["pubsub"]["options"].append(self.form(cmd["fields"]))
                 await iq.send()
                 emit(event="options_set")
+            elif c == "item_pages":
+                pages = []
+                it = ps.get_items(cmd["service"], cmd["node"], iterator=True)
+                it.amount = cmd["amount"]
+                async for page in it:
+                    pages.append([item["id"] for item in page["pubsub"]["items"]])
+                    if len(pages) > 50:
+                        break
+                emit(event="item_pages", pages=pages)
         except IqError as e:
             app = [el.tag for el in e.iq["error"].xml if "pubsub#errors" in el.tag]
             emit(event="error", cmd=c, condition=e.iq["error"]["condition"], app=app[0].split("}")[1] if app else None)

@@ -1,11 +1,12 @@
 // The XEP-0060 1.26 requests, for PEP and the generic service alike: entity use cases (§6:
-// subscribe, with options §6.3.7, unsubscribe, subscription options §6.3, items, own
+// subscribe, with options §6.3.7, unsubscribe, subscription options §6.3, items (paged with
+// RSM, §6.5.4: items-page.ts), own
 // subscriptions and affiliations; §7: publish with publish-options, retract), owner use cases
 // (§8: create with configure, configure, default, delete, purge, subscriptions including
 // pending ones, affiliations) on the pubsub#owner namespace, and the owners' answers to
 // authorization requests (§8.6, a message with a pubsub#subscribe_authorization form).
 // Not offered: default subscription options (§6.4), get-pending (§8.7, there is no XEP-0050
-// here), collections and RSM.
+// here) and collections.
 // §8.8.1 says pending subscriptions SHOULD NOT be listed to owners; they are, marked 'pending',
 // because without get-pending this list is the owner's only way to find requests again (after
 // losing the authorization message), and 'subscribed'/'none' there approve or deny them.
@@ -19,6 +20,8 @@ import { NS_CONFIG, NS_PUBLISH_OPTIONS, NS_PUBSUB, configForm, pubsubError, unsu
 import { AFFILIATIONS, type Affiliation } from './node-store.js';
 import { NS_SUBSCRIBE_AUTHORIZATION, itemElement } from './notify.js';
 import { NS_SUBSCRIBE_OPTIONS, subOptionsForm } from './subscription-options.js';
+import { NS_RSM, parseRsm, buildRsm, RsmError } from '@magpie/core/protocol/rsm';
+import { pageItems } from './items-page.js';
 
 export const NS_OWNER = `${NS_PUBSUB}#owner`;
 
@@ -80,7 +83,7 @@ async function handleOptions(svc: PubSubService, type: 'get' | 'set', from: JID,
 
 export async function handlePubsub(svc: PubSubService, type: 'get' | 'set', from: JID, ps: Element): Promise<Element | undefined> {
   const children = ps.elements();
-  const action = children.find((c) => c.name !== 'configure' && c.name !== 'publish-options' && c.name !== 'options');
+  const action = children.find((c) => c.name !== 'configure' && c.name !== 'publish-options' && c.name !== 'options' && c.xmlns !== NS_RSM);
   if (!action) {
     const options = children.filter((c) => c.name === 'options');
     if (options.length === 1) return handleOptions(svc, type, from, options[0]!);
@@ -144,8 +147,13 @@ export async function handlePubsub(svc: PubSubService, type: 'get' | 'set', from
       const maxAttr = action.attr('max_items');
       const max = maxAttr === undefined ? undefined : Number(maxAttr);
       if (max !== undefined && (!Number.isInteger(max) || max < 0)) throw new StanzaError('bad-request', 'max_items must be a non-negative integer');
+      let rsm;
+      try { rsm = parseRsm(ps.getChild('set', NS_RSM)); } catch (e) { throw new StanzaError('bad-request', (e as RsmError).message); }
       const items = await svc.items(node, from, { ids, max });
-      return xml('pubsub', NS_PUBSUB, {}, xml('items', NS_PUBSUB, { node }, ...items.map((i) => itemElement(NS_PUBSUB, i))));
+      if (!rsm) return xml('pubsub', NS_PUBSUB, {}, xml('items', NS_PUBSUB, { node }, ...items.map((i) => itemElement(NS_PUBSUB, i))));
+      // §6.5.4: a page of the selected items, described by an RSM <set/> after <items/>.
+      const page = pageItems(items, rsm);
+      return xml('pubsub', NS_PUBSUB, {}, xml('items', NS_PUBSUB, { node }, ...page.items.map((i) => itemElement(NS_PUBSUB, i))), buildRsm(page.rsm));
     }
     case 'subscriptions': {
       want('get');

@@ -33,7 +33,7 @@ const FEATURES = ['access-open', 'access-presence', 'access-roster', 'access-whi
   'create-and-configure', 'create-nodes', 'delete-items', 'delete-nodes', 'item-ids', 'last-published', 'manage-subscriptions',
   'modify-affiliations', 'outcast-affiliation', 'persistent-items', 'publish', 'publish-options', 'purge-nodes', 'retract-items',
   'retrieve-affiliations', 'retrieve-default', 'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'multi-subscribe',
-  'subscription-options'];
+  'subscription-options', 'rsm'];
 const PEP_ONLY = ['auto-subscribe', 'filtered-notifications', 'presence-notifications'];
 const SERVICE_ONLY = ['instant-nodes', 'access-authorize'];
 const feature = (f: string): string => `${NS_PUBSUB}#${f}`;
@@ -54,7 +54,7 @@ export default defineModule({
     name: 'pubsub',
     description: 'Publish-subscribe: PEP on every account and a generic service on pubsub.<host>',
     specs: [
-      { spec: 'XEP-0060', version: '1.26', status: 'partial', notes: 'access models open/presence/roster/whitelist, and authorize on the generic service (pending subscriptions approved or denied by the owners through the subscribe_authorization form or subscription management; limit per node); publish models publishers/subscribers/open; publish-options; subscription options deliver and show-values (local subscribers), also with subscribe; no get-pending ad-hoc command, default subscription options, digests, collections or RSM on items' },
+      { spec: 'XEP-0060', version: '1.26', status: 'partial', notes: 'access models open/presence/roster/whitelist, and authorize on the generic service (pending subscriptions approved or denied by the owners through the subscribe_authorization form or subscription management; limit per node); publish models publishers/subscribers/open; publish-options; subscription options deliver and show-values (local subscribers), also with subscribe; item retrieval paged with RSM (§6.5.4: max, after, before, index, count); no get-pending ad-hoc command, default subscription options, digests or collections' },
       { spec: 'XEP-0163', version: '1.2.2', status: 'complete', notes: '+notify filtering from verified caps of local clients; last item on presence; remote contacts\' caps learnt from their presence and verified by a disco#info query from the account; no XEP-0033 replyto' },
       { spec: 'XEP-0223', version: '1.1.1', status: 'complete', notes: 'persist_items and access_model=whitelist accepted as publish-options' },
       { spec: 'XEP-0292', version: '0.12', status: 'complete', notes: 'vCard4 over PEP: a PEP node, nothing more is needed from the server' },
