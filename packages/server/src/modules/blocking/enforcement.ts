@@ -12,11 +12,12 @@
 // the user as a whole"). A message or presence notification that fans out to resources is
 // judged per receiving resource: the delivery module (and carbons, offline, stream management)
 // through 'deliver/refuse' below (../delivery/refusal.ts), the presence module through the
-// BLOCKING service with the session; they leave out the resources that refuse it, and when every eligible resource
-// refuses a message the sender gets service-unavailable and nothing is stored offline; with no
-// eligible resource the default list decides (§2.2: "no current sessions"). Up front, here, such
-// a stanza is refused only by the blocklist or when no resource applies a list other than the
-// default one (then every judgement would be the default list's).
+// BLOCKING service with the session; they leave out the resources that refuse it, and when
+// every eligible resource refuses a message the sender gets service-unavailable and nothing is
+// stored offline; with no eligible resource the default list decides (§2.2: "no current
+// sessions"). Up front, here, such a stanza is refused only by the blocklist or when no
+// resource applies a list other than the default one (then every judgement would be the
+// default list's).
 // Outbound, from a local client to someone it blocks: not routed; the client gets
 // not-acceptable, with <blocked xmlns='urn:xmpp:blocking:errors'/> when the XEP-0191 blocklist
 // is the reason (XEP-0191 §3.3) and without it for other privacy rules (XEP-0016 example).
