@@ -9,6 +9,8 @@
 // - XEP-0352 CSI: presence forwarded from another node passes the owning node's CSI filter
 //   (held while inactive, collapsed per sender, delivered on <active/>);
 // - RFC 6121 §4.6 directed presence to a resource on another node, and its unavailable;
+// - XEP-0016 §2.2 an active privacy list set on one node is applied on another node to a
+//   bare-JID message fanned out to the account's resources;
 // - per-account locks across nodes: 2 x 25 concurrent roster sets from two nodes leave 50 items
 //   and hand out 50 distinct roster versions (§2.6; the version counter is a read-modify-write).
 import { describe, it, before, after } from 'node:test';
@@ -47,7 +49,7 @@ describe('cluster: per-session module state on every node', () => {
     env = await clusterEnv();
     if (!env) return;
     nodes = await startNodes(env, 3);
-    for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina']) await nodes[0]!.addUser(u, 'pw');
+    for (const u of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'gina', 'hank']) await nodes[0]!.addUser(u, 'pw');
     await befriend(nodes[0]!, 'alice', 'bob');
     await befriend(nodes[0]!, 'carol', 'dave');
   });
@@ -175,6 +177,29 @@ describe('cluster: per-session module state on every node', () => {
     const u = await take(f, (x) => presenceFrom('erin@localhost/desk')(x) && x.attr('type') === 'unavailable', 'unavailable after directed presence', 10_000);
     assert.equal(u.attr('to'), 'frank@localhost/pc');
     f.destroy();
+  });
+
+  it('privacy: an active list set on node2 is applied on node1 to a bare-JID message for that resource', async (t) => {
+    if (!env) return skipOrFail(t, 'Redis or PostgreSQL not available');
+    const [n1, n2] = nodes as [TestServer, TestServer];
+    const h1 = track(await login(n2, 'hank', 'one'));
+    const pq = (inner: string) => `<query xmlns='jabber:iq:privacy'>${inner}</query>`;
+    assert.equal((await iq(h1, 'set', pq(`<list name='nofrank'><item type='jid' value='frank@localhost' action='deny' order='1'><message/></item></list>`))).attr('type'), 'result');
+    assert.equal((await iq(h1, 'set', pq(`<active name='nofrank'/>`))).attr('type'), 'result');
+    await presenceSync(h1, `<presence><priority>5</priority></presence>`);
+    const h2 = track(await online(n1, 'hank', 'two'));
+    await converge([n1], (ts) => ts.server.sessions.get('hank@localhost/one')?.presence !== undefined
+      && (ts.server.sessions.get('hank@localhost/one')?.shared.get('privacy') as { active?: string } | undefined)?.active === 'nofrank', 'hank/one available with its active list on node1');
+    const f = track(await login(n1, 'frank', 'x'));
+    f.send(chat('hank@localhost', 'p1'));
+    await take(h2, byId('p1'), 'the message at the resource without a list', 10_000);
+    await none(h1, byId('p1'), 'the message at the resource whose active list refuses frank', 500);
+    assert.equal((await iq(h2, 'set', pq(`<active name='nofrank'/>`))).attr('type'), 'result');
+    await converge([n1], (ts) => (ts.server.sessions.get('hank@localhost/two')?.shared.get('privacy') as { active?: string } | undefined)?.active === 'nofrank', 'hank/two active list');
+    f.send(chat('hank@localhost', 'p2'));
+    const err = await take(f, byId('p2'), 'the refusal', 10_000);
+    assert.equal(err.getChild('error')?.getChild('service-unavailable', 'urn:ietf:params:xml:ns:xmpp-stanzas') !== undefined, true, err.toString());
+    for (const cl of [h1, h2, f]) cl.destroy();
   });
 
   it('the roster lock holds across nodes: 2 x 25 concurrent roster sets on two nodes, 50 items, 50 distinct versions', async (t) => {

@@ -1,13 +1,17 @@
 // Privacy lists (XEP-0016) end to end with the roster and presence modules: managing lists
 // (names, get, edit, remove, active, default, pushes, the §2.2 conflicts and the errors),
 // the shared store with the blocking command (XEP-0191 §5), and evaluation by JID, roster
-// group and subscription, per stanza kind, in order, with an active list per session.
+// group and subscription, per stanza kind, in order, with an active list per session; stanzas
+// that fan out to several resources judged per resource (§2.2), with what the sender gets and
+// what offline storage keeps; and unavailable presence when presence-in becomes blocked (§2.10).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Element } from '@magpie/core/xml/element';
 import type { MagpieModule } from '@magpie/server/modules/module';
 import blocking from '@magpie/server/modules/blocking/blocking';
 import privacy from '@magpie/server/modules/privacy/privacy';
+import offline from '@magpie/server/modules/offline/offline';
+import carbons from '@magpie/server/modules/carbons/carbons';
 import { startTestServer, type TestServer } from '../support/server.js';
 import type { RawClient } from '../support/raw-client.js';
 import { IM_MODULES, befriend, errorCondition, iq, isPresence, itemXml, login, presenceSync, rosterSet, sleep, take, chat, byId, noneSince } from './roster-helpers.js';
@@ -15,7 +19,7 @@ import { IM_MODULES, befriend, errorCondition, iq, isPresence, itemXml, login, p
 const NS_P = 'jabber:iq:privacy';
 const NS_B = 'urn:xmpp:blocking';
 const BLOCKLIST = 'urn:xmpp:blocking';
-const modules = [...IM_MODULES, blocking, privacy] as MagpieModule[];
+const modules = [...IM_MODULES, blocking, privacy, offline, carbons] as MagpieModule[];
 
 const q = (inner = '') => `<query xmlns='${NS_P}'>${inner}</query>`;
 const pget = (c: RawClient, inner = '') => iq(c, 'get', q(inner));
@@ -236,6 +240,133 @@ describe('privacy lists (XEP-0016)', () => {
       assert.equal(errorCondition(await take(a2, byId('q4'))), 'not-acceptable');
       a1.send(chat('bob@localhost/b', 'q5'));
       await take(b, byId('q5'));
+      for (const x of [a1, a2, b]) x.destroy();
+    } finally { await ts.stop(); }
+  });
+
+  it('a bare-JID message or presence is judged by each receiving resource\'s list (§2.2)', async () => {
+    const ts = await setup();
+    try {
+      await befriend(ts, 'alice', 'bob');
+      const b = await login(ts, 'bob', 'b');
+      await presenceSync(b, `<presence/>`);
+      const a1 = await login(ts, 'alice', 'one'); const a2 = await login(ts, 'alice', 'two');
+      ok(await setList(a1, 'quietbob', `<item type='jid' value='bob@localhost' action='deny' order='1'><message/><presence-in/></item>`));
+      ok(await pset(a1, `<active name='quietbob'/>`));
+      await presenceSync(a1, `<presence><priority>5</priority></presence>`);
+      await presenceSync(a2, `<presence/>`);
+      await take(a2, isPresence(undefined, 'bob@localhost/b'), 'bob\'s presence to the resource without a list');
+      const [m1, m2] = [a1.elements.length, a2.elements.length];
+
+      // Privacy lists come before the choice of resources: the highest priority resource
+      // refuses bob, so his message goes to the other one.
+      b.send(chat('alice@localhost', 'm1'));
+      await take(a2, byId('m1'), 'the message at the lower priority resource');
+      await presenceSync(b, `<presence><show>away</show></presence>`);
+      await take(a2, (e) => isPresence(undefined, 'bob@localhost/b')(e) && e.getChildText('show') === 'away', 'bob\'s new presence at two');
+      // Nor a carbon copy of his messages to the other resource (XEP-0280 §7).
+      ok(await iq(a1, 'set', `<enable xmlns='urn:xmpp:carbons:2'/>`));
+      const c = await login(ts, 'carol', 'c');
+      c.send(chat('alice@localhost/two', 'c1'));
+      await take(a1, (e) => e.name === 'message' && e.getChild('received', 'urn:xmpp:carbons:2')?.toString().includes("id=\"c1\"") === true, 'a carbon of carol\'s message');
+      b.send(chat('alice@localhost/two', 'm1b'));
+      await take(a2, byId('m1b'));
+      await noneSince(a1, m1, (e) => e.attr('from')?.startsWith('bob@') === true || (e.name === 'message' && e.toString().includes('m1b')), 'a stanza from bob at the resource whose active list refuses him');
+
+      // Every eligible resource refuses: service-unavailable, and nothing is kept offline.
+      ok(await pset(a2, `<active name='quietbob'/>`));
+      b.send(chat('alice@localhost', 'm2'));
+      assert.equal(errorCondition(await take(b, byId('m2'))), 'service-unavailable');
+      await noneSince(a2, m2, (e) => e.name === 'message' && e.attr('id') === 'm2', 'the refused message');
+      a1.destroy(); a2.destroy();
+      await sleep(100);
+      const a3 = await login(ts, 'alice', 'three');
+      await presenceSync(a3, `<presence/>`);
+      await noneSince(a3, 0, (e) => e.name === 'message' && e.attr('id') === 'm2', 'the refused message from offline storage');
+      a3.destroy(); b.destroy(); c.destroy();
+    } finally { await ts.stop(); }
+  });
+
+  it('an active list takes what the default list denies; without a resource the default list decides; offline delivery obeys the session\'s list', async () => {
+    const ts = await setup();
+    try {
+      const a1 = await login(ts, 'alice', 'one'); const a2 = await login(ts, 'alice', 'two');
+      const b = await login(ts, 'bob', 'b'); const c = await login(ts, 'carol', 'c');
+      ok(await setList(a1, 'nocarol', `<item type='jid' value='carol@localhost' action='deny' order='1'><message/></item>`));
+      ok(await setList(a1, 'open', `<item action='allow' order='1'/>`));
+      ok(await pset(a1, `<default name='nocarol'/>`));
+      ok(await pset(a1, `<active name='open'/>`));
+      await presenceSync(a1, `<presence/>`);
+      await presenceSync(a2, `<presence/>`);
+      const m2 = a2.elements.length;
+      c.send(chat('alice@localhost', 'c1'));
+      await take(a1, byId('c1'), 'the message at the resource whose active list allows carol');
+      await noneSince(a2, m2, byId('c1'), 'the message at the resource the default list applies to');
+
+      // The only eligible resource applies the default list: refused.
+      await presenceSync(a1, `<presence type='unavailable'/>`);
+      c.send(chat('alice@localhost', 'c2'));
+      assert.equal(errorCondition(await take(c, byId('c2'))), 'service-unavailable');
+      // No resource at all: the default list decides, before offline storage.
+      a1.destroy(); a2.destroy();
+      await sleep(100);
+      c.send(chat('alice@localhost', 'c3'));
+      assert.equal(errorCondition(await take(c, byId('c3'))), 'service-unavailable');
+      b.send(chat('alice@localhost', 'b1'));
+      b.send(chat('alice@localhost', 'b2'));
+      await iq(b, 'get', `<ping xmlns='urn:xmpp:ping'/>`, 'localhost');
+
+      // Stored messages are judged again by the list of the session they are delivered to.
+      const a3 = await login(ts, 'alice', 'three');
+      ok(await setList(a3, 'nobob', `<item type='jid' value='bob@localhost' action='deny' order='1'><message/></item>`));
+      ok(await pset(a3, `<active name='nobob'/>`));
+      await presenceSync(a3, `<presence/>`);
+      await noneSince(a3, 0, (e) => e.name === 'message' && (e.attr('id') === 'b1' || e.attr('id') === 'c3'), 'a refused message from offline storage', 500);
+      a3.destroy();
+      await sleep(100);
+      const a4 = await login(ts, 'alice', 'four');
+      await presenceSync(a4, `<presence/>`);
+      await noneSince(a4, 0, (e) => e.name === 'message' && e.attr('id')?.startsWith('b') === true, 'messages the first session dropped', 500);
+      a4.destroy(); b.destroy(); c.destroy();
+    } finally { await ts.stop(); }
+  });
+
+  it('presence-in becoming denied sends the user unavailable from the contact; allowing it again probes (§2.10)', async () => {
+    const ts = await setup();
+    try {
+      await befriend(ts, 'alice', 'bob');
+      const b = await login(ts, 'bob', 'b');
+      await presenceSync(b, `<presence/>`);
+      const a1 = await login(ts, 'alice', 'one'); const a2 = await login(ts, 'alice', 'two');
+      await presenceSync(a1, `<presence/>`);
+      await presenceSync(a2, `<presence/>`);
+      for (const a of [a1, a2]) await take(a, isPresence(undefined, 'bob@localhost/b'), 'bob available');
+      await take(b, isPresence(undefined, 'alice@localhost/one'), 'alice/one available to bob');
+      await take(b, isPresence(undefined, 'alice@localhost/two'), 'alice/two available to bob');
+
+      // An active list: only that resource is told bob is gone; bob still sees alice.
+      const [m2, mb] = [a2.elements.length, b.elements.length];
+      ok(await setList(a1, 'deaf', `<item type='jid' value='bob@localhost' action='deny' order='1'><presence-in/></item>`));
+      ok(await pset(a1, `<active name='deaf'/>`));
+      await take(a1, isPresence('unavailable', 'bob@localhost/b'), 'unavailable from bob to the resource that stops hearing him');
+      await noneSince(a2, m2, isPresence('unavailable', 'bob@localhost/b'), 'unavailable from bob at the other resource');
+      await noneSince(b, mb, isPresence('unavailable'), 'unavailable to bob (presence-out is not blocked)', 0);
+      // Declining the list: bob is probed and his presence comes back.
+      ok(await pset(a1, `<active/>`));
+      await take(a1, isPresence(undefined, 'bob@localhost/b'), 'bob\'s presence again after the list is declined');
+      await take(a2, isPresence(undefined, 'bob@localhost/b'), 'the answer to the probe reaches the other resource too');
+
+      // The same through the default list: each resource it applies to.
+      ok(await pset(a1, `<default name='deaf'/>`));
+      for (const a of [a1, a2]) await take(a, isPresence('unavailable', 'bob@localhost/b'), 'unavailable from bob on the default list');
+      ok(await setList(a2, 'deaf', `<item action='allow' order='1'/>`));
+      for (const a of [a1, a2]) await take(a, isPresence(undefined, 'bob@localhost/b'), 'bob again once the default list allows him');
+      // The blocking command delivers nothing from the contact (XEP-0191 §3.3), not even that.
+      const [n1, n2] = [a1.elements.length, a2.elements.length];
+      ok(await iq(a1, 'set', `<block xmlns='${NS_B}'><item jid='bob@localhost'/></block>`));
+      await take(b, isPresence('unavailable', 'alice@localhost/one'), 'alice/one gone for the blocked bob');
+      await noneSince(a1, n1, (e) => e.attr('from')?.startsWith('bob@') === true, 'a stanza from a blocked bob');
+      await noneSince(a2, n2, (e) => e.attr('from')?.startsWith('bob@') === true, 'a stanza from a blocked bob', 0);
       for (const x of [a1, a2, b]) x.destroy();
     } finally { await ts.stop(); }
   });

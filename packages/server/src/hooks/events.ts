@@ -52,6 +52,12 @@ export interface DeliveredEvent {
   /** The sessions that were sent the original; empty when it went to offline storage. */
   sessions: readonly ClientSession[];
 }
+/** Would `session`, one resource of the local account `event` is addressed to, refuse it? */
+export interface DeliverRefuseEvent {
+  event: StanzaEvent;
+  /** The receiving resource; absent: the account as a whole (offline storage, no resource). */
+  session?: ClientSession;
+}
 /** A connection accepted on an s2s listener; the federation module claims it (else it is closed). */
 export interface ServerConnectionEvent { transport: Transport; listener: 's2s' | 's2s-tls' }
 /** Per-account state a module caches changed (`scope` names the cache); `remote` when the change
@@ -68,6 +74,13 @@ export interface EventMap extends
   'message/offline': StanzaEvent;
   /** After local delivery of a message (a notification: handlers should return undefined). */
   'message/delivered': DeliveredEvent;
+  /** Asked by the modules that fan a message for an account out to its resources (to the bare
+      JID, received carbons, offline messages, unacknowledged messages of a dead session) for
+      each resource before choosing among them, and without `session` before the
+      account keeps it with no resource to take it. A handler returns true to refuse (XEP-0016
+      §2.2: the resource's active privacy list, else the default list); what the sender gets when
+      every resource refuses is the caller's (modules/delivery/refusal.ts). */
+  'deliver/refuse': DeliverRefuseEvent;
   /** A stanza for a domain that is not hosted here (federation takes it; else it bounces). */
   'route/remote': StanzaEvent;
   /** A stanza for a local component's domain. */
@@ -122,7 +135,7 @@ const STANZA_EVENT = /^(pre-)?(message|presence|iq)\/(host|bare|full)$/;
 type FixedEvent = Exclude<EventName, `${Kind}/${ToType}` | `pre-${Kind}/${ToType}`>;
 // A Record over every declared name: the compiler refuses a declared event missing here.
 const FIXED: Record<FixedEvent, true> = {
-  'message/offline': true, 'message/delivered': true, 'route/remote': true, 'route/component': true,
+  'message/offline': true, 'message/delivered': true, 'deliver/refuse': true, 'route/remote': true, 'route/component': true,
   'session/authenticated': true, 'session/bound': true, 'session/available': true, 'session/unavailable': true,
   'session/closed': true, 'session/remote-ended': true, 'session/undelivered': true, 'session/orphaned': true, 'session/suspended': true, 'session/resumed': true,
   'session/export': true, 'session/import': true, 'session/moved': true, 'stream/features': true, 'stream/negotiation': true,

@@ -13,10 +13,8 @@
 //   clients as block/unblock.
 // This module provides the BLOCKING service (isBlocked: blocklist + default list) and the
 // model itself (PRIVACY_MODEL) for the privacy module. The roster (for presence on block and
-// for group/subscription items) is looked up when needed, so it is optional.
-//
-// Known approximation: a stanza to a bare JID is judged by the default list, not by the active
-// list of each resource it reaches (that needs a per-resource delivery hook; see the report).
+// for group/subscription items) is looked up when needed, so it is optional. Stanzas that fan
+// out to several resources are judged per resource ('deliver/refuse', ./enforcement.ts).
 
 import { z } from 'zod';
 import { randomBytes } from 'node:crypto';
@@ -61,9 +59,9 @@ export default defineModule({
     });
     api.provide(PRIVACY_MODEL, model);
     api.provide<BlockingService>(BLOCKING, {
-      async isBlocked(host, user, jid, kind) {
+      async isBlocked(host, user, jid, kind, session) {
         const other = JID.tryParse(jid);
-        return other ? (await model.decide(host, user, other, kind)) !== undefined : false;
+        return other ? (await model.decide(host, user, other, kind, session ? { session } : {})) !== undefined : false;
       },
     });
     api.discoFeature(NS_BLOCKING);

@@ -131,9 +131,10 @@ export class PrivacyModel {
   blocklist(c: Compiled): string[] { return blocklistOf(c.state.lists.get(this.opts.listName)); }
 
   /**
-   * Judge communication between the account and `other` (see the header). `o.session` selects
-   * its active list; without it (a bare-JID stanza, or the BLOCKING service) the default list
-   * applies. `o.list` overrides which list applies (null: none), and `o.compiled` which state
+   * Judge communication between the account and `other` (see the header). `o.session` (the
+   * receiving or sending resource) selects its active list; without it (the account as a
+   * whole: an iq or subscription to the bare JID, a message with no resource to take it) the
+   * default list applies. `o.list` overrides which list applies (null: none), and `o.compiled` which state
    * is judged (presence re-evaluation before and after a change).
    */
   async decide(host: string, user: string, other: JID, kind: StanzaKind | undefined, o: { session?: ClientSession; compiled?: Compiled; list?: string | null } = {}): Promise<Verdict> {

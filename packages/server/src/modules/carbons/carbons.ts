@@ -7,7 +7,8 @@
 //
 // Where copies are made:
 // - received copies after the delivery module placed a message ('message/delivered'), to each
-//   enabled, available resource that was not sent the original (whatever the sender's domain);
+//   enabled, available resource that was not sent the original (whatever the sender's domain)
+//   and does not refuse the sender ('deliver/refuse': XEP-0016 privacy lists, per resource);
 // - sent copies on 'pre-message/*' once every outbound filter let the message through (lowest
 //   priority), whatever the recipient's domain;
 // - a message between resources of one account gets sent copies only, made at delivery so the
@@ -21,6 +22,7 @@ import type { Element } from '@magpie/core/xml/element';
 import type { StanzaEvent } from '../../hooks/events.js';
 import type { ClientSession } from '../../session/session.js';
 import { defineModule } from '../module.js';
+import { refuses } from '../delivery/refusal.js';
 import { NS_CARBONS, carbonCopy, eligibility, stripForged, type Direction } from './eligibility.js';
 import { ReplyTracker } from './reply-tracker.js';
 
@@ -111,7 +113,7 @@ export default defineModule({
     for (const t of ['host', 'bare', 'full'] as const) api.hook(`pre-message/${t}`, onSent, -10_000);
 
     // §7: received copies to the resources the delivery rules did not give the original to.
-    api.hook('message/delivered', ({ event: ev, sessions }) => {
+    api.hook('message/delivered', async ({ event: ev, sessions }) => {
       if (!ev.to.local) return undefined;
       const account = ev.to.bareString();
       if (sameAccount(ev) && ev.session) {
@@ -124,7 +126,13 @@ export default defineModule({
       const id = ev.stanza.attrs.id;
       const v = eligibility(ev.stanza, { direction: 'received', peerIsFullJid: ev.from.resource !== '', answersEligible: () => replies.answers(account, peer, id) });
       if (!v.copy) return undefined;
-      receivedCopies.inc(copy('received', ev.stanza, account, sessions));
+      // A resource whose privacy list refuses the sender gets no copy either (XEP-0016 §2.2:
+      // the copy would get round its active list).
+      const refusing: ClientSession[] = [];
+      for (const s of api.sessions.resources(account)) {
+        if (enabled(s) && s.presence !== undefined && !sessions.includes(s) && (await refuses(api, ev, s))) refusing.push(s);
+      }
+      receivedCopies.inc(copy('received', ev.stanza, account, [...sessions, ...refusing]));
       replies.remember(account, peer, id);
       return undefined;
     });

@@ -8,6 +8,7 @@ import { StanzaError } from '@magpie/core/protocol/errors';
 import type { StanzaEvent } from '../../hooks/events.js';
 import type { ClientSession } from '../../session/session.js';
 import { defineModule } from '../module.js';
+import { accepting, refuses } from './refusal.js';
 
 export const LOW_PRIORITY = -100;
 
@@ -65,10 +66,20 @@ export default defineModule({
       }
       if (type === 'groupchat') { api.bounce(ev, new StanzaError('service-unavailable')); return true; }
       if (type === 'error') return true;
-      const online = sessions.resources(to.bareString());
+      // Privacy lists come first (XEP-0016 §2.2, ./refusal.ts): a resource that refuses the
+      // sender is left out before priorities are compared, so the message goes to the best
+      // resource that takes it. When every eligible resource refuses, the sender is told the
+      // user is unavailable (XEP-0016 "Blocked Entity Attempts to Communicate with User") and
+      // nothing is stored: offline storage would hand it to one of those resources later. With
+      // no eligible resource, the account as a whole (the default list) decides before storage.
+      const eligible = bareTargets(sessions.resources(to.bareString()), true);
+      const online = await accepting(api, ev, eligible);
+      if (eligible.length ? online.length === 0 : await refuses(api, ev)) {
+        api.bounce(ev, new StanzaError('service-unavailable'));
+        return true;
+      }
       if (type === 'headline') {
-        const all = bareTargets(online, true);
-        if (all.length) return deliver(ev, all);
+        if (online.length) return deliver(ev, online);
         // Nobody to show it to: dropped (§8.5.2.1.1), unless offline storage takes it because
         // the sender asked for it (XEP-0334 <store/>; the offline policy decides).
         if ((await api.fire('message/offline', ev)) !== undefined) return delivered(ev, []);

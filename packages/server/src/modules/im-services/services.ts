@@ -3,6 +3,8 @@
 // modules consult them (presence broadcast skips blocked contacts, last activity and vCard
 // answer only to authorised contacts, ...).
 
+import type { ClientSession } from '../../session/session.js';
+
 export type Subscription = 'none' | 'to' | 'from' | 'both';
 
 /** One roster item as stored (RFC 6121 §2.1.2). `jid` is a bare JID string. */
@@ -31,6 +33,7 @@ export interface RosterService {
 export const BLOCKING = 'blocking';
 export interface BlockingService {
   /** Communication between the user and `jid` (a full, bare or domain JID string) is blocked
-      by the user's block list (XEP-0191) or active/default privacy list (XEP-0016). */
-  isBlocked(host: string, user: string, jid: string, kind?: 'message' | 'presence-in' | 'presence-out' | 'iq'): Promise<boolean>;
+      by the user's block list (XEP-0191) or privacy list (XEP-0016): the active list of
+      `session` (one of the user's resources) if it has one, else the default list. */
+  isBlocked(host: string, user: string, jid: string, kind?: 'message' | 'presence-in' | 'presence-out' | 'iq', session?: ClientSession): Promise<boolean>;
 }

@@ -18,10 +18,10 @@
 
 import { parseFragment } from '@magpie/core/xml/parser';
 import type { Element } from '@magpie/core/xml/element';
-import type { JID } from '@magpie/core/jid/jid';
+import { JID } from '@magpie/core/jid/jid';
 import type { ModuleApi } from '../module.js';
 import type { ClientSession } from '../../session/session.js';
-import { BLOCKING, type BlockingService } from '../im-services/services.js';
+import { refuses } from '../delivery/refusal.js';
 import { withDelay } from './offline-policy.js';
 
 export const STORE = 'offline';
@@ -80,16 +80,19 @@ export class OfflineQueue {
       while (eligible()) {
         const page = await archive.query(host, user, STORE, { limit: this.api.options.batchSize });
         if (page.items.length === 0) break;
-        // Parse and consult the block list before writing anything, so that the write loop
+        // Parse and consult the privacy rules before writing anything, so that the write loop
         // below is synchronous: nothing can close the session between the check and the write.
         const prepared = await Promise.all(page.items.map(async (it) => {
           let el: Element | undefined;
           try { el = parseFragment(it.payload); } catch (e) {
             this.api.log.warn({ err: e, id: it.id }, 'unreadable offline message dropped');
           }
-          // XEP-0191 §3.3: nothing from a JID blocked since the message was stored.
-          const blocked = el && await this.blocking()?.isBlocked(host, user, el.attrs.from ?? it.with, 'message');
-          return { it, el: blocked ? undefined : el, bytes: Number((it.meta as { bytes?: number } | undefined)?.bytes ?? it.payload.length) };
+          // Nothing from a JID blocked since the message was stored (XEP-0191 §3.3), nor from
+          // one this session's privacy list refuses (XEP-0016 §2.2: its active list, else the
+          // default list): storage must not get round a list. Such a message is dropped.
+          const from = el && JID.tryParse(el.attrs.from ?? it.with);
+          const refused = el && from && await refuses(this.api, { stanza: el, origin: { kind: 'local' }, from, to: session.jid.bare }, session);
+          return { it, el: refused ? undefined : el, bytes: Number((it.meta as { bytes?: number } | undefined)?.bytes ?? it.payload.length) };
         }));
         const done: string[] = [];
         let freed = 0;
@@ -122,5 +125,4 @@ export class OfflineQueue {
     await this.usage.set(host, user, left === 0 ? undefined : { bytes: used });
   }
 
-  private blocking(): BlockingService | undefined { return this.api.service<BlockingService>(BLOCKING); }
 }

@@ -7,14 +7,16 @@
 // The user's own broadcast is handled on the outbound side ('pre-presence/bare'); the stanzas
 // it produces for contacts are routed (api.send) so local and remote contacts are treated alike,
 // and reach a local contact through the inbound side below. Blocked contacts (BLOCKING service)
-// are skipped in broadcasts and probes, and their presence is not delivered.
+// are skipped in broadcasts and probes, judged by the list of the resource concerned (XEP-0016
+// §2.2: its active list, else the default list); inbound presence is not delivered to a
+// resource whose list refuses it.
 
 import type { Element } from '@magpie/core/xml/element';
 import type { StanzaEvent } from '../../hooks/events.js';
 import type { ClientSession } from '../../session/session.js';
 import type { RosterItem } from '../im-services/services.js';
 import type { Subscriptions } from './subscriptions.js';
-import { addressed, currentPresence, hasFrom, hasTo, presence, type PresenceEnv } from './env.js';
+import { addressed, hasFrom, hasTo, presence, type PresenceEnv } from './env.js';
 
 const DATA = 'presence';
 interface SessionPresence {
@@ -58,7 +60,7 @@ export function createAvailability(env: PresenceEnv, subs: Subscriptions): Avail
     const sent = new Set<string>();
     for (const it of items) {
       if (!hasFrom(it)) continue;
-      if (await isBlocked(s.host, s.username, it.jid, 'presence-out')) continue;
+      if (await isBlocked(s.host, s.username, it.jid, 'presence-out', s)) continue;
       sent.add(it.jid);
       await api.send(addressed(p, it.jid));
     }
@@ -111,7 +113,7 @@ export function createAvailability(env: PresenceEnv, subs: Subscriptions): Avail
       // §4.2.2: probes, from the bare JID, to every contact whose presence the user receives.
       for (const it of items) {
         if (!hasTo(it)) continue;
-        if (await isBlocked(s.host, s.username, it.jid, 'presence-in')) continue;
+        if (await isBlocked(s.host, s.username, it.jid, 'presence-in', s)) continue;
         await api.send(presence('probe', bare, it.jid));
       }
       await subs.redeliver(s);
@@ -154,16 +156,23 @@ export function createAvailability(env: PresenceEnv, subs: Subscriptions): Avail
         await api.send(presence('unsubscribed', userJid, prober));
         return;
       }
-      // A blocked contact learns nothing, not even that it is blocked.
-      if (await isBlocked(user.domain, user.local, ev.from.toString(), 'presence-out')) return;
       const item = await roster.get(user.domain, user.local, prober);
       if (hasFrom(item)) {
-        const out = currentPresence(api, userJid, reply);
+        // Each available resource answers unless its own list refuses presence-out to the
+        // prober (XEP-0016 §2.2: its active list, else the default). A blocked contact learns
+        // nothing, not even that it is blocked: when every available resource refuses, or
+        // none is available and the default list refuses.
+        const available = api.sessions.resources(userJid).filter((r) => r.presence);
+        const shown: ClientSession[] = [];
+        for (const r of available) if (!(await isBlocked(user.domain, user.local, reply, 'presence-out', r))) shown.push(r);
+        if (available.length ? shown.length === 0 : await isBlocked(user.domain, user.local, reply, 'presence-out')) return;
+        const out = shown.map((r) => addressed(r.presence!, reply, r.jid.toString()));
         // §4.3.2: no available resource: unavailable from the bare JID.
         if (out.length === 0) out.push(presence('unavailable', userJid, reply));
         for (const el of out) await api.send(el);
         return;
       }
+      if (await isBlocked(user.domain, user.local, reply, 'presence-out')) return;
       // §4.3.2: not authorised: 'unsubscribed' lets the prober's server correct its state. Not
       // while the prober's own request is pending here: that would cancel the request.
       if ((await roster.pendingFor(user.domain, user.local, prober)) !== undefined) return;
@@ -173,15 +182,18 @@ export function createAvailability(env: PresenceEnv, subs: Subscriptions): Avail
     async deliver(ev) {
       const type = ev.stanza.attrs.type;
       if (type !== undefined && type !== 'unavailable' && type !== 'error') return; // unknown: c2s rejects these
-      if (type !== 'error' && (await isBlocked(ev.to.domain, ev.to.local, ev.from.toString(), 'presence-in'))) return;
+      // Blocked or denied presence is left out per receiving resource (XEP-0016 §2.2: its
+      // active list, else the default list), errors excepted.
+      const refused = (r: ClientSession) => type !== 'error' && isBlocked(ev.to.domain, ev.to.local, ev.from.toString(), 'presence-in', r);
       if (ev.to.resource) {
         // §8.5.3.1: to that resource if it is online; otherwise ignored (§8.5.3.2.3).
-        api.sessions.get(ev.to.toString())?.send(ev.stanza);
+        const s = api.sessions.get(ev.to.toString());
+        if (s && !(await refused(s))) s.send(ev.stanza);
         return;
       }
       if (type === 'error') return; // an error for the bare JID has no resource to go to
       // §8.5.2.1.2: every available resource, whatever its priority.
-      for (const r of api.sessions.resources(ev.to.bareString())) if (r.presence) r.send(ev.stanza);
+      for (const r of api.sessions.resources(ev.to.bareString())) if (r.presence && !(await refused(r))) r.send(ev.stanza);
     },
   };
 }

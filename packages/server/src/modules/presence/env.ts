@@ -6,6 +6,7 @@
 import { xml, type Element } from '@magpie/core/xml/element';
 import { NS } from '@magpie/core/protocol/namespaces';
 import type { ModuleApi } from '../module.js';
+import type { ClientSession } from '../../session/session.js';
 import type { RosterItem } from '../im-services/services.js';
 import type { RosterManager } from '../roster/roster-store.js';
 import type { SubState } from './subscription-state.js';
@@ -19,8 +20,9 @@ export interface PresenceOptions {
 export interface PresenceEnv {
   api: ModuleApi<PresenceOptions>;
   roster: RosterManager;
-  /** The account's block list or privacy list stops presence between it and `jid`. */
-  isBlocked(host: string, user: string, jid: string, kind: 'presence-in' | 'presence-out'): Promise<boolean>;
+  /** The account's block list or privacy list stops presence between it and `jid` (the list
+      that applies to `session`, one of its resources, when given; else the default list). */
+  isBlocked(host: string, user: string, jid: string, kind: 'presence-in' | 'presence-out', session?: ClientSession): Promise<boolean>;
 }
 
 /** A copy of `el` addressed to `to`. */

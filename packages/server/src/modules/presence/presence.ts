@@ -52,9 +52,9 @@ export default defineModule({
     const env: PresenceEnv = {
       api, roster,
       // Looked up per call: the blocking module may be loaded after this one, or not at all.
-      isBlocked: async (host, user, jid, kind) => {
+      isBlocked: async (host, user, jid, kind, session) => {
         const b = api.service<BlockingService>(BLOCKING);
-        return b ? b.isBlocked(host, user, jid, kind) : false;
+        return b ? b.isBlocked(host, user, jid, kind, session) : false;
       },
     };
     const subs = createSubscriptions(env);

@@ -31,7 +31,7 @@ export default defineModule({
   manifest: {
     name: 'privacy',
     description: 'Privacy lists: allow and deny rules by JID, roster group or subscription, per stanza kind',
-    specs: [{ spec: 'XEP-0016', version: '1.7', status: 'partial', notes: 'shares its store with the blocking command (XEP-0191); a bare-JID stanza is judged by the default list, not by the active lists of the resources it reaches; no unavailable presence to the user for contacts whose presence-in becomes blocked' }],
+    specs: [{ spec: 'XEP-0016', version: '1.7', status: 'complete', notes: 'shares its store with the blocking command (XEP-0191); a message or presence that fans out to several resources is judged by each receiving resource\'s list (active, else default; every resource refusing a message: service-unavailable, not stored offline); iqs, subscriptions and probes to the bare JID by the default list; unavailable presence when presence-in becomes blocked is sent for roster contacts (subscription to/both), from the bare JID of a remote contact' }],
     options: z.object({
       /** Lists per account. */
       maxLists: z.number().int().positive().default(32),

@@ -2,7 +2,8 @@
 // §4 "Before the session state is discarded"): they are treated like stanzas sent to an
 // unavailable resource (RFC 6121 §8.5.3.2), never silently lost:
 // - chat/normal messages with a body go to another available resource of the account (with a
-//   XEP-0203 delay carrying the original send time), else to offline storage ('message/offline',
+//   XEP-0203 delay carrying the original send time) that does not refuse the sender (XEP-0016
+//   privacy lists), else to offline storage ('message/offline',
 //   which stamps its own delay on delivery), else bounce with service-unavailable;
 // - other messages bounce with recipient-unavailable, except errors (never answered, RFC 6120
 //   §8.3.1) and headlines (RFC 6121 §8.5.2.1.2: silently ignored when undeliverable);
@@ -18,6 +19,7 @@ import type { StanzaEvent } from '../../hooks/events.js';
 import type { ClientSession } from '../../session/session.js';
 import type { ModuleApi } from '../module.js';
 import { bareTargets } from '../delivery/delivery.js';
+import { accepting } from '../delivery/refusal.js';
 import type { Unacked } from './unacked-queue.js';
 
 export type Outcome = 'rerouted' | 'offline' | 'bounced' | 'dropped';
@@ -55,7 +57,8 @@ async function handleOne(api: ModuleApi<unknown>, session: ClientSession, stanza
   if (stanza.name === 'message') {
     const kind = type ?? 'normal';
     if ((kind === 'chat' || kind === 'normal') && stanza.getChild('body')) {
-      const others = order.offline ? [] : bareTargets(api.sessions.resources(session.jid.bareString()).filter((s) => s !== session && !s.closed), false);
+      // Only to resources that do not refuse the sender (XEP-0016 §2.2, ../delivery/refusal.ts).
+      const others = order.offline ? [] : bareTargets(await accepting(api, ev, bareTargets(api.sessions.resources(session.jid.bareString()).filter((s) => s !== session && !s.closed), true)), false);
       if (others.length) {
         const copy = delayed(stanza, session.host, when);
         for (const s of others) s.send(copy);
