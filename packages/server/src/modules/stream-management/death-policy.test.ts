@@ -25,7 +25,7 @@ function fakeApi(others: ClientSession[], offline: boolean) {
   const bounced: { id?: string; condition: string }[] = [];
   const api = {
     sessions: { resources: () => others },
-    fire: async (name: string, ev: { stanza: Element }) => { assert.equal(name, 'message/offline'); if (!offline) return undefined; stored.push(ev.stanza); return true; },
+    fire: async (name: string, ev: { stanza: Element }) => { if (name === 'deliver/refuse') return undefined; assert.equal(name, 'message/offline'); if (!offline) return undefined; stored.push(ev.stanza); return true; },
     bounce: (ev: { stanza: Element }, err: StanzaError) => { bounced.push({ id: ev.stanza.attrs.id, condition: err.condition }); },
     log: { error: () => {} },
   } as unknown as ModuleApi<unknown>;
