@@ -155,4 +155,21 @@ describe('sqlite specifics', () => {
       assert.equal((a.database.prepare('SELECT count(*) AS n FROM archive WHERE archive NOT IN (SELECT id FROM archives)').get() as { n: number }).n, 0);
     } finally { await a.close(); await b.close(); }
   });
+  it('a key created in a write that rolls back is not kept: the next archive may get that integer', async () => {
+    const s = await openStorage({ type: 'sqlite', path: ':memory:' }) as SqliteStorage;
+    try {
+      const row = (user: string, id: string) => ({ host: 'h', user, store: 'mam', item: { id, when: 1, with: 'p', payload: id } });
+      await s.archive.appendRows([row('old', 'o')]);
+      // x's key is created inside the batch's transaction, which the duplicate id rolls back.
+      await assert.rejects(s.archive.appendRows([row('x', 'd'), row('x', 'd')]), { code: 'conflict' });
+      await assert.rejects(s.archive.appendMany('h', 'x2', 'mam', [{ id: 'd', when: 1, with: 'p', payload: '' }, { id: 'd', when: 1, with: 'p', payload: '' }]), { code: 'conflict' });
+      await s.archive.appendRows([row('y', 'y1')]);
+      await s.archive.append('h', 'y2', 'mam', { id: 'y2', when: 1, with: 'p', payload: '' });
+      await s.archive.appendRows([row('x', 'x1')]);
+      await s.archive.append('h', 'x2', 'mam', { id: 'x2', when: 1, with: 'p', payload: '' });
+      for (const [u, want] of [['y', ['y1']], ['y2', ['y2']], ['x', ['x1']], ['x2', ['x2']], ['old', ['o']]] as const) {
+        assert.deepEqual((await s.archive.query('h', u, 'mam', {})).items.map((i) => i.id), want, u);
+      }
+    } finally { await s.close(); }
+  });
 });

@@ -19,7 +19,8 @@
 //
 // Archive rows carry an integer archive key (schema v3, table `archives`). Writes take it from
 // a bounded in-memory map, created on first use; reads look it up inside their statement
-// (../archive-sql.ts). A key is never reused (AUTOINCREMENT) and the archive table's foreign key
+// (../archive-sql.ts). A committed key is never reused (AUTOINCREMENT; keys created in a write
+// that rolls back are dropped from the map with it) and the archive table's foreign key
 // refuses one deleted meanwhile, so a stale cached key (an account deleted by `magpie deluser`
 // in another process) fails the insert, which is retried once with a fresh key, instead of
 // writing rows nobody owns.
@@ -126,12 +127,29 @@ export class SqliteStorage implements Storage {
     const find = this.stmt('SELECT id FROM archives WHERE host = ? AND username = ? AND store = ?');
     let row = find.get(host, user, store) as { id: number } | undefined;
     if (!row) {
-      this.stmt('INSERT INTO archives (host, username, store) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(host, user, store);
+      const made = this.stmt('INSERT INTO archives (host, username, store) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(host, user, store).changes;
       row = find.get(host, user, store) as { id: number };
+      if (made) this.keysMade?.push(name);
     }
     if (this.keys.size >= this.keyCacheMax) this.keys.delete(this.keys.keys().next().value!);
     this.keys.set(name, row.id);
     return row.id;
+  }
+
+  // Keys created inside the archive write transaction running now. If it rolls back, so does
+  // their creation, and AUTOINCREMENT would hand the same integer to the next new archive: a
+  // key still cached for the old name would then write into someone else's archive.
+  private keysMade: string[] | undefined;
+
+  /** An archive write transaction: on rollback, forgets the keys created in it. */
+  private archiveWrite<T>(fn: () => T): T {
+    const outer = this.keysMade;
+    const made: string[] = [];
+    this.keysMade = made;
+    try { return this.database.transaction(fn)(); } catch (e) {
+      for (const k of made) this.keys.delete(k);
+      throw e;
+    } finally { this.keysMade = outer; }
   }
 
   /** One archive row; a cached key deleted meanwhile by another process is looked up again. */
@@ -199,7 +217,7 @@ export class SqliteStorage implements Storage {
     try {
       const insert = (p: PendingAppend): void => { this.insertRow(p.host, p.user, p.store, p.it); };
       try {
-        this.database.transaction(() => { for (const p of batch) insert(p); })();
+        this.archiveWrite(() => { for (const p of batch) insert(p); });
         for (const p of batch) p.resolve(p.it.id);
       } catch {
         // One bad row (a duplicate id) must not fail the others: write them one by one.
@@ -225,9 +243,9 @@ export class SqliteStorage implements Storage {
       if (i > 0) await new Promise((r) => setImmediate(r));
       const part = all.slice(i, i + this.chunk);
       try {
-        this.guard('archive appendRows', () => this.database.transaction(() => {
+        this.guard('archive appendRows', () => this.archiveWrite(() => {
           for (const { host, user, store, it } of part) this.insertRow(host, user, store, it);
-        })());
+        }));
       } catch (e) {
         if (i === 0) throw e;
         const err = e as StorageError;
@@ -334,10 +352,10 @@ export class SqliteStorage implements Storage {
     appendMany: async (host, user, store, items) => {
       checkKey(host, user, store);
       const all = items.map(prepareItem); // validate every item before writing any
-      return this.guard('archive appendMany', () => this.database.transaction(() => {
+      return this.guard('archive appendMany', () => this.archiveWrite(() => {
         for (const it of all) this.insertRow(host, user, store, it);
         return all.map((it) => it.id);
-      })());
+      }));
     },
     // Atomic up to archiveWriteChunk rows; a larger batch commits chunk by chunk, in order, and a
     // failed chunk rejects the call with the chunks before it written and the ones after not.
