@@ -91,7 +91,7 @@ export class MagpieServer implements ServerCore {
     if (!this.storage) {
       const s = this.config.storage;
       this.storage = await openStorage(s.type === 'sqlite'
-        ? { type: 'sqlite', path: s.path ?? join(this.config.dataDir, 'magpie.sqlite') }
+        ? { type: 'sqlite', path: s.path ?? join(this.config.dataDir, 'magpie.sqlite'), archiveWriteChunk: s.archiveWriteChunk, archiveKeyCache: s.archiveKeyCache }
         // Per-account locks in the database only when other processes share it (cluster mode).
         : { type: 'postgres', url: s.url, schema: s.schema, poolSize: s.poolSize, lockPoolSize: s.lockPoolSize, lockTimeoutMs: s.lockTimeoutMs, sharedLocks: this.config.cluster.enabled },
       { log: (level: string, msg: string, obj?: object) => this.log[level as 'info'](obj ?? {}, msg) });

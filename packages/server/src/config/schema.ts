@@ -128,7 +128,11 @@ export const ConfigSchema = z.object({
   /** Where generated certificates and the SQLite database live by default. */
   dataDir: z.string().default('./data'),
   storage: z.discriminatedUnion('type', [
-    z.object({ type: z.literal('sqlite'), path: z.string().optional() }).strict(),
+    z.object({ type: z.literal('sqlite'), path: z.string().optional(),
+      /** Rows per transaction when the message archive writes a batch; the event loop runs between them. */
+      archiveWriteChunk: z.number().int().min(1).max(100_000).optional(),
+      /** Archive keys (host, user, store → integer) cached in memory. */
+      archiveKeyCache: z.number().int().min(1).max(10_000_000).optional() }).strict(),
     z.object({ type: z.literal('postgres'), url: z.string().url(), schema: z.string().regex(/^[a-z_][a-z0-9_]*$/).optional(), poolSize: z.number().int().min(1).max(200).optional(),
       /** Connections that hold per-account locks (advisory locks), apart from the main pool. */
       lockPoolSize: z.number().int().min(1).max(100).optional(),

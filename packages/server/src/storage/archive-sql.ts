@@ -6,9 +6,13 @@
 // the extra row tells whether more exist beyond the page (`complete`) without a second query.
 // A reverse page is fetched descending and flipped, so callers always get ascending items.
 //
-// Indexes (see the migrations): (host, username, store, seq) and (host, username, store,
-// with_jid, seq) let "the last 50 with X" walk the index in order and stop after 51 entries, so
-// cost does not grow with archive size; the (…, when_ms, seq) ones serve start/end ranges.
+// Indexes (see the migrations): (<archive>, seq) and (<archive>, with_jid, seq) let "the last 50
+// with X" walk the index in order and stop after 51 entries, so cost does not grow with archive
+// size; the (…, when_ms, seq) ones serve start/end ranges. <archive> is (host, username, store)
+// on PostgreSQL and the integer key of the `archives` table on SQLite (schema v3: one integer
+// instead of three text prefixes in every index entry made each append ~30% cheaper,
+// bench/RESULTS.md "Integer archive key"); SQLite statements look the key up in a constant
+// subquery, evaluated once per statement, so a query needs no cache and never sees a stale key.
 // Id lists are bound as ONE parameter (json_each / ANY) so a long ids list cannot exceed the
 // drivers' parameter limits and the statement text stays the same for the statement cache.
 
@@ -21,7 +25,7 @@ export interface BuiltSql { text: string; values: unknown[] }
 /** Collects bound values and emits the dialect's placeholder for each. */
 class Params {
   readonly values: unknown[] = [];
-  constructor(private readonly dialect: Dialect) {}
+  constructor(readonly dialect: Dialect) {}
   add(v: unknown): string {
     this.values.push(v);
     return this.dialect === 'sqlite' ? '?' : `$${this.values.length}`;
@@ -35,8 +39,15 @@ class Params {
 
 export interface Filters { with?: string; withResource?: string; start?: number; end?: number; ids?: string[] }
 
+/** The conditions selecting one archive's rows. */
+function archiveIs(p: Params, host: string, user: string, store: string): string {
+  return p.dialect === 'sqlite'
+    ? `archive = (SELECT id FROM archives WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)})`
+    : `host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)}`;
+}
+
 function where(p: Params, host: string, user: string, store: string, f: Filters): string[] {
-  const c = [`host = ${p.add(host)}`, `username = ${p.add(user)}`, `store = ${p.add(store)}`];
+  const c = [archiveIs(p, host, user, store)];
   if (f.with !== undefined) c.push(`with_jid = ${p.add(f.with)}`);
   // Not indexed on purpose: it narrows a `with` walk, which the (…, with_jid, seq) index serves.
   if (f.withResource !== undefined) c.push(`with_resource = ${p.add(f.withResource)}`);
@@ -44,12 +55,25 @@ function where(p: Params, host: string, user: string, store: string, f: Filters)
   // meaning and lets PostgreSQL bind it as bigint.
   if (f.start !== undefined) c.push(`when_ms >= ${p.add(Math.ceil(f.start))}`);
   if (f.end !== undefined) c.push(`when_ms <= ${p.add(Math.floor(f.end))}`);
-  // Ids through a subquery on the unique (host, username, store, id) index: as a plain `id IN`
-  // filter SQLite preferred walking the whole archive in seq order (measured: O(archive size)).
+  // Ids through a subquery on the unique (<archive>, id) index: as a plain `id IN` filter SQLite
+  // preferred walking the whole archive in seq order (measured: O(archive size)).
   if (f.ids !== undefined) {
-    c.push(`seq IN (SELECT seq FROM archive WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)} AND ${p.inList('id', f.ids)})`);
+    c.push(`seq IN (SELECT seq FROM archive WHERE ${archiveIs(p, host, user, store)} AND ${p.inList('id', f.ids)})`);
   }
   return c;
+}
+
+/**
+ * The table to read, with SQLite's index pinned for a peer and a time window. Without
+ * statistics SQLite rates (archive, when_ms) with a two-sided range as good as (archive,
+ * with_jid, when_ms) with one, and took the first: it then walks the whole window checking the
+ * peer on each row (at 1,000,000 rows, "with X and a one-day window" ~0.1 → ~1 ms; with text key
+ * prefixes the extra equality column tipped it the right way). The peer's window is a subset of
+ * the window, so pinning can only read fewer entries.
+ */
+function source(p: Params, f: Filters): string {
+  return p.dialect === 'sqlite' && f.with !== undefined && (f.start !== undefined || f.end !== undefined) && f.ids === undefined
+    ? 'archive INDEXED BY archive_with_when' : 'archive';
 }
 
 export const ARCHIVE_COLUMNS = 'seq, id, when_ms, with_jid, payload, meta, with_resource';
@@ -57,7 +81,7 @@ export const ARCHIVE_COLUMNS = 'seq, id, when_ms, with_jid, payload, meta, with_
 /** Seq of one id in one archive: resolves RSM after/before. */
 export function seqOfId(dialect: Dialect, host: string, user: string, store: string, id: string): BuiltSql {
   const p = new Params(dialect);
-  const text = `SELECT seq FROM archive WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)} AND id = ${p.add(id)}`;
+  const text = `SELECT seq FROM archive WHERE ${archiveIs(p, host, user, store)} AND id = ${p.add(id)}`;
   return { text, values: p.values };
 }
 
@@ -85,7 +109,7 @@ export function pageSql(dialect: Dialect, host: string, user: string, store: str
   const text = windowFirst
     ? `WITH w AS MATERIALIZED (SELECT seq FROM archive WHERE ${c.join(' AND ')}) `
       + `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE seq IN (SELECT seq FROM w ORDER BY seq ${dir}${lim}) ORDER BY seq ${dir}`
-    : `SELECT ${ARCHIVE_COLUMNS} FROM archive WHERE ${c.join(' AND ')} ORDER BY seq ${dir}${lim}`;
+    : `SELECT ${ARCHIVE_COLUMNS} FROM ${source(p, q)} WHERE ${c.join(' AND ')} ORDER BY seq ${dir}${lim}`;
   return { text, values: p.values };
 }
 
@@ -96,21 +120,26 @@ export function pageSql(dialect: Dialect, host: string, user: string, store: str
 export function countSql(dialect: Dialect, host: string, user: string, store: string, f: Filters, upTo?: number): BuiltSql {
   const p = new Params(dialect);
   const w = where(p, host, user, store, f).join(' AND ');
-  const text = upTo === undefined ? `SELECT count(*) AS n FROM archive WHERE ${w}`
-    : `SELECT count(*) AS n FROM (SELECT 1 FROM archive WHERE ${w} LIMIT ${p.add(upTo + 1)}) AS bounded`;
+  const from = source(p, f);
+  const text = upTo === undefined ? `SELECT count(*) AS n FROM ${from} WHERE ${w}`
+    : `SELECT count(*) AS n FROM (SELECT 1 FROM ${from} WHERE ${w} LIMIT ${p.add(upTo + 1)}) AS bounded`;
   return { text, values: p.values };
 }
 
+/** PostgreSQL: host, username, store, then the item; SQLite: the archive key, then the item. */
 export const INSERT_SQL = (dialect: Dialect): string => {
-  const cols = 'host, username, store, id, when_ms, with_jid, payload, meta, with_resource';
-  return dialect === 'sqlite' ? `INSERT INTO archive (${cols}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
-    : `INSERT INTO archive (${cols}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
+  const item = 'id, when_ms, with_jid, payload, meta, with_resource';
+  return dialect === 'sqlite' ? `INSERT INTO archive (archive, ${item}) VALUES (?, ?, ?, ?, ?, ?, ?)`
+    : `INSERT INTO archive (host, username, store, ${item}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`;
 };
 
 /** Retention: a bounded batch of one store's items up to `end`, across every host and user. */
 export function purgeSql(dialect: Dialect, store: string, end: number, limit: number): BuiltSql {
   const p = new Params(dialect);
-  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE store = ${p.add(store)} AND when_ms <= ${p.add(Math.floor(end))} LIMIT ${p.add(limit)})`;
+  // SQLite: archive by archive of that store, each from its (archive, when_ms, seq) index, so
+  // the cost is O(archives of the store + rows deleted) with no per-row index on the store.
+  const ofStore = p.dialect === 'sqlite' ? `archive IN (SELECT id FROM archives WHERE store = ${p.add(store)})` : `store = ${p.add(store)}`;
+  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE ${ofStore} AND when_ms <= ${p.add(Math.floor(end))} LIMIT ${p.add(limit)})`;
   return { text, values: p.values };
 }
 
@@ -125,7 +154,7 @@ export function deleteSql(dialect: Dialect, host: string, user: string, store: s
   const c = where(p, host, user, store, f);
   // An unknown id makes the subquery NULL, and `seq < NULL` matches nothing.
   if (q.before !== undefined) {
-    c.push(`seq < (SELECT seq FROM archive WHERE host = ${p.add(host)} AND username = ${p.add(user)} AND store = ${p.add(store)} AND id = ${p.add(q.before)})`);
+    c.push(`seq < (SELECT seq FROM archive WHERE ${archiveIs(p, host, user, store)} AND id = ${p.add(q.before)})`);
   }
   return { text: `DELETE FROM archive WHERE ${c.join(' AND ')}`, values: p.values };
 }
@@ -136,9 +165,9 @@ export function deleteSql(dialect: Dialect, host: string, user: string, store: s
  */
 export function takeSql(dialect: Dialect, host: string, user: string, store: string, limit?: number): BuiltSql {
   const p = new Params(dialect);
-  const h = p.add(host), u = p.add(user), s = p.add(store);
+  const a = archiveIs(p, host, user, store);
   const lim = limit === undefined ? '' : ` LIMIT ${p.add(limit)}`;
-  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE host = ${h} AND username = ${u} AND store = ${s} ORDER BY seq${lim}) RETURNING ${ARCHIVE_COLUMNS}`;
+  const text = `DELETE FROM archive WHERE seq IN (SELECT seq FROM archive WHERE ${a} ORDER BY seq${lim}) RETURNING ${ARCHIVE_COLUMNS}`;
   return { text, values: p.values };
 }
 

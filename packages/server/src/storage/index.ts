@@ -16,7 +16,8 @@ export async function openStorage(config: StorageConfig, opts: OpenOptions = {})
   let storage: Storage;
   if (config.type === 'sqlite') {
     const { openSqlite } = await import('./sqlite/sqlite.js');
-    storage = await openSqlite(config.path, opts.log);
+    const { path, type: _, ...options } = config;
+    storage = await openSqlite(path, opts.log, options);
   } else if (config.type === 'postgres') {
     const { PostgresStorage } = await import('./postgres/postgres.js');
     storage = new PostgresStorage({ ...config, ...(opts.log ? { log: opts.log } : {}) });

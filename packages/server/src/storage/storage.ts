@@ -117,7 +117,9 @@ export interface ArchiveStore {
   /**
    * Append items of any users and stores atomically in one write, in list order (so in order per
    * user): the message archive writes behind delivery, and one write per account would cost a
-   * commit per account per turn.
+   * commit per account per turn. SQLite commits a batch larger than `archiveWriteChunk` rows in
+   * several transactions, in order, letting the event loop run between them; a failed one
+   * rejects with the earlier ones written. Calls complete in call order.
    */
   appendRows(rows: ArchiveRow[]): Promise<void>;
   /**
@@ -159,7 +161,7 @@ export interface Storage {
 }
 
 export type StorageConfig =
-  | { type: 'sqlite'; path: string }
+  | { type: 'sqlite'; path: string; archiveWriteChunk?: number; archiveKeyCache?: number }
   | { type: 'postgres'; url: string; schema?: string; poolSize?: number; lockPoolSize?: number; lockTimeoutMs?: number;
       /** withAccountLock holds across every process on the database (default); false: in this
           process only, for a single server (no lock round trips). */

@@ -51,7 +51,7 @@ describe('sqlite specifics', () => {
       assert.equal(s.database.pragma('synchronous', { simple: true }), 1); // NORMAL
       assert.ok(Number(s.database.pragma('busy_timeout', { simple: true })) >= 1000);
       assert.equal(s.database.pragma('foreign_keys', { simple: true }), 1);
-      assert.equal(await s.schemaVersion(), 2);
+      assert.equal(await s.schemaVersion(), 3);
     } finally { await s.close(); }
   });
 
@@ -99,6 +99,77 @@ describe('sqlite specifics', () => {
       const seqs = s.database.prepare('SELECT id FROM archive ORDER BY seq').all() as { id: string }[];
       assert.deepEqual(seqs.map((r) => r.id), ['a2', 'a4', 'b1', 'b3', 'b5']);
       assert.deepEqual((await s.archive.query('h', 'b', 'mam', {})).items.map((i) => i.id), ['b1', 'b3', 'b5']);
+    } finally { await s.close(); }
+  });
+  it('appendRows commits a batch over archiveWriteChunk rows chunk by chunk, in order, with event-loop turns between', async () => {
+    const s = await openStorage({ type: 'sqlite', path: ':memory:', archiveWriteChunk: 3 }) as SqliteStorage;
+    try {
+      const row = (user: string, n: number) => ({ host: 'h', user, store: 'mam', item: { id: `${user}${n}`, when: n, with: 'p', payload: `${n}` } });
+      const rowsNow = (): number => (s.database.prepare('SELECT count(*) AS n FROM archive').get() as { n: number }).n;
+      // What other callbacks see while the batch is written: they must get turns mid-batch.
+      const seen: number[] = [];
+      let ticking = true;
+      const tick = (): void => { seen.push(rowsNow()); if (ticking) setImmediate(tick); };
+      setImmediate(tick);
+      const batch = [...Array.from({ length: 6 }, (_, i) => row('b', i)), ...Array.from({ length: 4 }, (_, i) => row('a', i))];
+      const first = s.archive.appendRows(batch);
+      // Issued before the first completes: written after it, not interleaved with its chunks.
+      const second = s.archive.appendRows([row('a', 10), row('b', 10)]);
+      assert.equal(rowsNow(), 3, 'the first chunk is written at once');
+      await first;
+      ticking = false;
+      assert.ok(seen.includes(6) && seen.includes(9), `turns between chunks saw partial batches: ${seen.join(',')}`);
+      await second;
+      const ids = (s.database.prepare('SELECT id FROM archive ORDER BY seq').all() as { id: string }[]).map((r) => r.id);
+      assert.deepEqual(ids, ['a0', 'a1', 'a2', 'a3', 'b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'a10', 'b10']);
+      assert.deepEqual((await s.archive.query('h', 'b', 'mam', {})).items.map((i) => i.id), ['b0', 'b1', 'b2', 'b3', 'b4', 'b5', 'b10']);
+      // A failing chunk: the chunks before it stay, the ones after it are not written.
+      const bad = [row('c', 0), row('c', 1), row('c', 2), row('c', 3), row('c', 0), row('c', 5), row('c', 6)];
+      await assert.rejects(s.archive.appendRows(bad), (e: unknown) =>
+        e instanceof StorageError && e.code === 'conflict' && /3 of 7 rows written/.test(e.message));
+      assert.deepEqual((await s.archive.query('h', 'c', 'mam', {})).items.map((i) => i.id), ['c0', 'c1', 'c2']);
+      // close() waits for a batch in flight.
+      const last = s.archive.appendRows(Array.from({ length: 7 }, (_, i) => row('d', i)));
+      await s.close();
+      await last;
+    } finally { await s.close(); }
+  });
+
+  it('an archive key deleted by another process is not reused: the next append takes a fresh one', async () => {
+    const path = join(dir, 'keys.sqlite');
+    const a = await openStorage({ type: 'sqlite', path }) as SqliteStorage;
+    const b = await openStorage({ type: 'sqlite', path }) as SqliteStorage;
+    try {
+      await a.archive.append('h', 'u', 'mam', { id: 'one', when: 1, with: 'p', payload: '1' });
+      await a.archive.append('h', 'v', 'mam', { id: 'v1', when: 1, with: 'p', payload: '1' });
+      const keyOf = (user: string) => (a.database.prepare('SELECT id FROM archives WHERE host = ? AND username = ?').get('h', user) as { id: number } | undefined)?.id;
+      const old = keyOf('u')!;
+      assert.ok(await b.accounts.delete('h', 'u') === false); // no account row, but its data goes
+      assert.equal(keyOf('u'), undefined);
+      // `a` still has the old key cached: the foreign key refuses it, the append takes a new one.
+      await a.archive.appendRows([{ host: 'h', user: 'u', store: 'mam', item: { id: 'two', when: 2, with: 'p', payload: '2' } }]);
+      await a.archive.append('h', 'u', 'mam', { id: 'three', when: 3, with: 'p', payload: '3' });
+      assert.ok(keyOf('u')! > old, 'never reused');
+      assert.deepEqual((await b.archive.query('h', 'u', 'mam', {})).items.map((i) => i.id), ['two', 'three']);
+      assert.deepEqual((await b.archive.query('h', 'v', 'mam', {})).items.map((i) => i.id), ['v1']);
+      assert.equal((a.database.prepare('SELECT count(*) AS n FROM archive WHERE archive NOT IN (SELECT id FROM archives)').get() as { n: number }).n, 0);
+    } finally { await a.close(); await b.close(); }
+  });
+  it('a key created in a write that rolls back is not kept: the next archive may get that integer', async () => {
+    const s = await openStorage({ type: 'sqlite', path: ':memory:' }) as SqliteStorage;
+    try {
+      const row = (user: string, id: string) => ({ host: 'h', user, store: 'mam', item: { id, when: 1, with: 'p', payload: id } });
+      await s.archive.appendRows([row('old', 'o')]);
+      // x's key is created inside the batch's transaction, which the duplicate id rolls back.
+      await assert.rejects(s.archive.appendRows([row('x', 'd'), row('x', 'd')]), { code: 'conflict' });
+      await assert.rejects(s.archive.appendMany('h', 'x2', 'mam', [{ id: 'd', when: 1, with: 'p', payload: '' }, { id: 'd', when: 1, with: 'p', payload: '' }]), { code: 'conflict' });
+      await s.archive.appendRows([row('y', 'y1')]);
+      await s.archive.append('h', 'y2', 'mam', { id: 'y2', when: 1, with: 'p', payload: '' });
+      await s.archive.appendRows([row('x', 'x1')]);
+      await s.archive.append('h', 'x2', 'mam', { id: 'x2', when: 1, with: 'p', payload: '' });
+      for (const [u, want] of [['y', ['y1']], ['y2', ['y2']], ['x', ['x1']], ['x2', ['x2']], ['old', ['o']]] as const) {
+        assert.deepEqual((await s.archive.query('h', u, 'mam', {})).items.map((i) => i.id), want, u);
+      }
     } finally { await s.close(); }
   });
 });

@@ -16,6 +16,14 @@
 // "last 50 with X" (~2 ms incl. count), (…, when_ms) for "since <recent start>" (<1 ms) — while
 // sampled statistics (analysis_limit) made it scan by seq for recent starts (~200 ms) and a full
 // ANALYZE costs seconds at startup. Only a rare wide start range stays slow-ish (~150 ms).
+//
+// Archive rows carry an integer archive key (schema v3, table `archives`). Writes take it from
+// a bounded in-memory map, created on first use; reads look it up inside their statement
+// (../archive-sql.ts). A committed key is never reused (AUTOINCREMENT; keys created in a write
+// that rolls back are dropped from the map with it) and the archive table's foreign key
+// refuses one deleted meanwhile, so a stale cached key (an account deleted by `magpie deluser`
+// in another process) fails the insert, which is retried once with a fresh key, instead of
+// writing rows nobody owns.
 
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
@@ -42,6 +50,18 @@ interface PendingAppend {
   reject(e: unknown): void;
 }
 const MAX_BATCH = 500;
+
+export interface SqliteOptions {
+  /**
+   * appendRows commits a batch in transactions of at most this many rows and lets the event
+   * loop run between them: the archive's write-behind batches reach thousands of rows under
+   * load, and one transaction of 3,000 rows held the loop ~0.3 s (bench/RESULTS.md).
+   */
+  archiveWriteChunk?: number;
+  /** Archive keys kept in memory (host, user, store → integer key). */
+  archiveKeyCache?: number;
+}
+export const SQLITE_DEFAULTS = { archiveWriteChunk: 500, archiveKeyCache: 20_000 } as const;
 /** Code-unit order; only grouping matters, not which order the groups come in. */
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
@@ -55,7 +75,12 @@ export class SqliteStorage implements Storage {
   // serialises every holder.
   private readonly locks = new KeyedLock();
 
-  constructor(path: string, private readonly log?: StorageLog) {
+  private readonly chunk: number;
+  private readonly keyCacheMax: number;
+
+  constructor(path: string, private readonly log?: StorageLog, options: SqliteOptions = {}) {
+    this.chunk = options.archiveWriteChunk ?? SQLITE_DEFAULTS.archiveWriteChunk;
+    this.keyCacheMax = options.archiveKeyCache ?? SQLITE_DEFAULTS.archiveKeyCache;
     const memory = path === ':memory:' || path === '';
     try {
       // A fresh install points at ./data/magpie.sqlite before ./data exists.
@@ -91,6 +116,58 @@ export class SqliteStorage implements Storage {
   }
 
   private all<R>(q: BuiltSql): R[] { return this.stmt(q.text).all(...q.values) as R[]; }
+
+  // Archive keys: first-in-first-out beyond keyCacheMax (a miss costs one indexed SELECT).
+  private readonly keys = new Map<string, number>();
+
+  /** The archive's integer key, created on first use. Call inside a write transaction. */
+  private keyOf(host: string, user: string, store: string, name = `${host}\u0000${user}\u0000${store}`): number {
+    const hit = this.keys.get(name);
+    if (hit !== undefined) return hit;
+    const find = this.stmt('SELECT id FROM archives WHERE host = ? AND username = ? AND store = ?');
+    let row = find.get(host, user, store) as { id: number } | undefined;
+    if (!row) {
+      const made = this.stmt('INSERT INTO archives (host, username, store) VALUES (?, ?, ?) ON CONFLICT DO NOTHING').run(host, user, store).changes;
+      row = find.get(host, user, store) as { id: number };
+      if (made) this.keysMade?.push(name);
+    }
+    if (this.keys.size >= this.keyCacheMax) this.keys.delete(this.keys.keys().next().value!);
+    this.keys.set(name, row.id);
+    return row.id;
+  }
+
+  // Keys created inside the archive write transaction running now. If it rolls back, so does
+  // their creation, and AUTOINCREMENT would hand the same integer to the next new archive: a
+  // key still cached for the old name would then write into someone else's archive.
+  private keysMade: string[] | undefined;
+
+  /** An archive write transaction: on rollback, forgets the keys created in it. */
+  private archiveWrite<T>(fn: () => T): T {
+    const outer = this.keysMade;
+    const made: string[] = [];
+    this.keysMade = made;
+    try { return this.database.transaction(fn)(); } catch (e) {
+      for (const k of made) this.keys.delete(k);
+      throw e;
+    } finally { this.keysMade = outer; }
+  }
+
+  /** One archive row; a cached key deleted meanwhile by another process is looked up again. */
+  private insertRow(host: string, user: string, store: string, it: ReturnType<typeof prepareItem>): void {
+    const st = this.stmt(INSERT_SQL('sqlite'));
+    const name = `${host}\u0000${user}\u0000${store}`;
+    const run = (): void => { st.run(this.keyOf(host, user, store, name), it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? ''); };
+    try { run(); } catch (e) {
+      if ((e as { code?: string }).code !== 'SQLITE_CONSTRAINT_FOREIGNKEY') throw e;
+      this.keys.delete(name);
+      run();
+    }
+  }
+
+  private forgetKeys(host: string, user: string): void {
+    const prefix = `${host}\u0000${user}\u0000`;
+    for (const k of this.keys.keys()) if (k.startsWith(prefix)) this.keys.delete(k);
+  }
 
   withAccountLock<T>(host: string, user: string, scope: string, fn: () => Promise<T>): Promise<T> {
     return this.locks.run(`${scope}\u0000${host}\u0000${user}`, fn);
@@ -138,9 +215,9 @@ export class SqliteStorage implements Storage {
     if (!batch.length) return;
     this.flushing = true;
     try {
-      const insert = (p: PendingAppend): void => { this.stmt(INSERT_SQL('sqlite')).run(p.host, p.user, p.store, p.it.id, p.it.when, p.it.with, p.it.payload, p.it.metaText, p.it.withResource ?? ''); };
+      const insert = (p: PendingAppend): void => { this.insertRow(p.host, p.user, p.store, p.it); };
       try {
-        this.database.transaction(() => { for (const p of batch) insert(p); })();
+        this.archiveWrite(() => { for (const p of batch) insert(p); });
         for (const p of batch) p.resolve(p.it.id);
       } catch {
         // One bad row (a duplicate id) must not fail the others: write them one by one.
@@ -151,12 +228,40 @@ export class SqliteStorage implements Storage {
     } finally { this.flushing = false; }
   }
 
-  async close(): Promise<void> {
-    if (this.closed) return;
-    if (this.pendingAppends.length) this.flushAppends();
-    this.closed = true;
-    this.cache.clear();
-    this.database.close();
+  // appendRows calls, chained: a batch written in several transactions finishes before the next
+  // batch starts, so batches commit in call order and close() can wait for the last one. With
+  // none in flight the first chunk is written at once, so an operation issued right after the
+  // call sees a batch of up to one chunk, as it did when appendRows was one transaction.
+  private rowWrites: Promise<void> = Promise.resolve();
+  private rowsInFlight = 0;
+  private closing: Promise<void> | undefined;
+
+  private async writeRows(all: { host: string; user: string; store: string; it: ReturnType<typeof prepareItem> }[]): Promise<void> {
+    for (let i = 0; i < all.length; i += this.chunk) {
+      // Other callbacks (stanzas, timers, queries) run between chunks; a query of the archive
+      // itself still sees the whole batch, since the archiver awaits appendRows before querying.
+      if (i > 0) await new Promise((r) => setImmediate(r));
+      const part = all.slice(i, i + this.chunk);
+      try {
+        this.guard('archive appendRows', () => this.archiveWrite(() => {
+          for (const { host, user, store, it } of part) this.insertRow(host, user, store, it);
+        }));
+      } catch (e) {
+        if (i === 0) throw e;
+        const err = e as StorageError;
+        throw new StorageError(`archive appendRows: ${i} of ${all.length} rows written, then: ${err.message}`, e, err.code);
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    return this.closing ??= (async () => {
+      await this.rowWrites;
+      if (this.pendingAppends.length) this.flushAppends();
+      this.closed = true;
+      this.cache.clear();
+      this.database.close();
+    })();
   }
 
   readonly accounts: AccountStore = {
@@ -173,7 +278,10 @@ export class SqliteStorage implements Storage {
     // Cascade by hand (no foreign keys: host-level data and remote users' data have no account
     // row), in one transaction so a crash cannot leave half a user behind.
     delete: async (host, user) => this.guard('account delete', () => this.database.transaction(() => {
-      for (const t of ['kv', 'map', 'archive']) this.stmt(`DELETE FROM ${t} WHERE host = ? AND username = ?`).run(host, user);
+      for (const t of ['kv', 'map']) this.stmt(`DELETE FROM ${t} WHERE host = ? AND username = ?`).run(host, user);
+      this.stmt('DELETE FROM archive WHERE archive IN (SELECT id FROM archives WHERE host = ? AND username = ?)').run(host, user);
+      this.stmt('DELETE FROM archives WHERE host = ? AND username = ?').run(host, user);
+      this.forgetKeys(host, user);
       return this.stmt('DELETE FROM accounts WHERE host = ? AND username = ?').run(host, user).changes > 0;
     })()),
     list: async (host) => this.guard('account list', () => (host === undefined
@@ -244,14 +352,16 @@ export class SqliteStorage implements Storage {
     appendMany: async (host, user, store, items) => {
       checkKey(host, user, store);
       const all = items.map(prepareItem); // validate every item before writing any
-      return this.guard('archive appendMany', () => this.database.transaction(() => {
-        const st = this.stmt(INSERT_SQL('sqlite'));
-        for (const it of all) st.run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '');
+      return this.guard('archive appendMany', () => this.archiveWrite(() => {
+        for (const it of all) this.insertRow(host, user, store, it);
         return all.map((it) => it.id);
-      })());
+      }));
     },
+    // Atomic up to archiveWriteChunk rows; a larger batch commits chunk by chunk, in order, and a
+    // failed chunk rejects the call with the chunks before it written and the ones after not.
     appendRows: async (rows) => {
       const all = rows.map((r) => { checkKey(r.host, r.user, r.store); return { ...r, it: prepareItem(r.item) }; });
+      if (this.closing || this.closed) throw closedError('SQLite');
       if (all.length === 0) return;
       // Grouped by archive (a stable sort: each archive keeps its rows' order, which is all that
       // archive order means): consecutive inserts then land on the same index pages, still in
@@ -259,10 +369,10 @@ export class SqliteStorage implements Storage {
       // archives interleaved): ~27% more messages/s with the archive on; 1,000 users: a few
       // percent (bench/RESULTS.md, "Archive write cost per message").
       if (all.length > 1) all.sort((a, b) => cmp(a.host, b.host) || cmp(a.user, b.user) || cmp(a.store, b.store));
-      this.guard('archive appendRows', () => this.database.transaction(() => {
-        const st = this.stmt(INSERT_SQL('sqlite'));
-        for (const { host, user, store, it } of all) st.run(host, user, store, it.id, it.when, it.with, it.payload, it.metaText, it.withResource ?? '');
-      })());
+      const write = (): Promise<void> => this.writeRows(all);
+      const done = (this.rowsInFlight++ ? this.rowWrites.then(write) : write()).finally(() => { this.rowsInFlight--; });
+      this.rowWrites = done.catch(() => undefined);
+      return done;
     },
     query: async (host, user, store, q: ArchiveQuery): Promise<ArchivePage> => {
       checkQuery(q);
@@ -300,6 +410,6 @@ export class SqliteStorage implements Storage {
   };
 }
 
-export async function openSqlite(path: string, log?: StorageLog): Promise<SqliteStorage> {
-  return new SqliteStorage(path, log);
+export async function openSqlite(path: string, log?: StorageLog, options?: SqliteOptions): Promise<SqliteStorage> {
+  return new SqliteStorage(path, log, options);
 }
