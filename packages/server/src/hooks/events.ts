@@ -23,6 +23,18 @@ export interface StanzaEvent {
 export interface SessionEvent { session: ClientSession }
 export interface SessionStateEvent { session: ClientSession; state: Record<string, unknown> }
 export interface SessionClosedEvent { session: ClientSession; error?: StreamError; reason: string }
+/** The client connection a c2s stream runs on, as modules offering features before
+    authentication (XEP-0077 registration) need to judge it. */
+export interface ConnectionInfo {
+  /** The client's address (as a trusted PROXY protocol balancer reports it, when one does). */
+  remoteAddress: string;
+  loopback: boolean;
+  secure: boolean;
+  /** TLS is required on this connection and not in place yet: only STARTTLS may proceed. */
+  tlsRequired: boolean;
+  /** Per-connection state for modules: kept across stream restarts, gone with the connection. */
+  data: Map<string, unknown>;
+}
 export interface FeaturesEvent {
   /** The <stream:features/> element being built; add children to advertise a feature. */
   features: Element;
@@ -31,6 +43,7 @@ export interface FeaturesEvent {
   authenticated: boolean;
   bound: boolean;
   streamId: string;
+  connection: ConnectionInfo;
 }
 /** A negotiation element (e.g. XEP-0198 <enable/>) a module may claim on a c2s stream. */
 export interface NegotiationEvent {
@@ -43,6 +56,7 @@ export interface NegotiationEvent {
         resumption); a stream still holding it is closed with <conflict/>. `greet` runs once the
         session is attached, before anything else is written. False when not allowed. */
     adopt(session: ClientSession, greet: () => void): boolean;
+    connection: ConnectionInfo;
   };
 }
 export interface AccountEvent { host: string; username: string }

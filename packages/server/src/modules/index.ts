@@ -28,6 +28,7 @@ import pubsub from './pubsub/pubsub.js';
 import bookmarks from './bookmarks/bookmarks.js';
 import avatar from './avatar/avatar.js';
 import webClient from './web-client/web-client.js';
+import register from './register/register.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -59,5 +60,6 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     bookmarks,
     avatar,
     webClient,
+    register,
   ] as MagpieModule[];
 }

@@ -23,6 +23,7 @@ import { SaslNegotiation, offeredMechanisms } from './sasl-negotiation.js';
 import { bindResource } from './resource-binding.js';
 import { LocalClientSession, type SessionStream, type StreamEnding } from './client-session.js';
 import type { ClientSession } from '../session/session.js';
+import type { ConnectionInfo } from '../hooks/events.js';
 
 type State = 'header' | 'negotiating' | 'ready' | 'closing' | 'closed';
 const STANZA_KINDS = new Set(['message', 'presence', 'iq']);
@@ -53,6 +54,8 @@ export class C2SStream {
   private paused = false;
   private closeTimer: NodeJS.Timeout | undefined;
   private closeAfterQueue = false;
+  /** ConnectionInfo.data: modules' per-connection state (hooks/events.ts). */
+  private readonly connectionData = new Map<string, unknown>();
 
   constructor(readonly server: ServerCore, readonly transport: Transport) {
     this.log = server.log.child({ conn: transport.id, addr: transport.remoteAddress });
@@ -133,7 +136,7 @@ export class C2SStream {
       features.c('bind', {}, NS.BIND);
       features.c('session', {}, NS.SESSION).c('optional');
     }
-    await this.server.hooks.emit('stream/features', { features, host: host.domain, secure: this.transport.secure, authenticated: this.authenticated, bound: !!this.session, streamId: this.id });
+    await this.server.hooks.emit('stream/features', { features, host: host.domain, secure: this.transport.secure, authenticated: this.authenticated, bound: !!this.session, streamId: this.id, connection: this.connectionInfo() });
     this.write(features);
   }
 
@@ -316,7 +319,12 @@ export class C2SStream {
 
   private streamHandle() {
     return { id: this.id, host: this.host?.domain ?? '', send: (el: Element) => this.write(el), authenticated: this.authenticated, username: this.username,
-      adopt: (s: ClientSession, greet: () => void) => this.adopt(s, greet) };
+      adopt: (s: ClientSession, greet: () => void) => this.adopt(s, greet), connection: this.connectionInfo() };
+  }
+
+  private connectionInfo(): ConnectionInfo {
+    const t = this.transport;
+    return { remoteAddress: t.remoteAddress, loopback: t.loopback, secure: t.secure, tlsRequired: this.tlsRequired, data: this.connectionData };
   }
 
   /**
