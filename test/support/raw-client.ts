@@ -121,14 +121,14 @@ export class RawClient {
   }
 
   /** Full login on the plain port over loopback (or TLS when asked): returns the bound JID. */
-  async login(username: string, password: string, opts: { resource?: string; starttls?: boolean; mechanism?: string } = {}): Promise<string> {
-    this.open();
+  async login(username: string, password: string, opts: { resource?: string; starttls?: boolean; mechanism?: string; domain?: string } = {}): Promise<string> {
+    this.open(opts.domain);
     await this.next((e) => e.name === 'features');
     if (opts.starttls) { await this.startTls(); this.open(); await this.next((e) => e.name === 'features'); }
     const r = await this.auth(opts.mechanism ?? 'SCRAM-SHA-256', username, password);
     if (r.name !== 'success') throw new Error('auth failed: ' + r.toString());
     this.restartParser();
-    this.open();
+    this.open(opts.domain);
     await this.next((e) => e.name === 'features');
     this.send(`<iq type='set' id='bind1'><bind xmlns='urn:ietf:params:xml:ns:xmpp-bind'>${opts.resource ? `<resource>${opts.resource}</resource>` : ''}</bind></iq>`);
     const res = await this.next((e) => e.name === 'iq' && e.attr('id') === 'bind1');

@@ -99,6 +99,7 @@ export class MagpieServer implements ServerCore {
     const digestHosts = new Set(this.config.hosts.filter((h) => h.auth.digestMd5).map((h) => h.domain));
     this.accounts = new AccountService(this.storage.accounts, {
       digestMd5Hosts: digestHosts,
+      iterationsByHost: new Map(this.config.hosts.map((h) => [h.domain, h.auth.scramIterations])),
       onChange: async (change, host, username) => {
         if (change === 'deleted') {
           // A deleted account's live sessions must not stay logged in.

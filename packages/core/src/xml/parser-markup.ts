@@ -36,6 +36,12 @@ export abstract class MarkupParser extends TokenBuffer {
   private pfxStack: PrefixMap[] = [];
   private anames: string[] = [];
   private avals: string[] = [];
+  /**
+   * Open containers (see `isContainer`): depth-1 elements whose children are delivered one by one
+   * as stanzas instead of the container being built whole. The XMPP stream has none; the XEP-0227
+   * import reads a <host/> of any size user by user through them.
+   */
+  private containers: { qname: string; ns: string; pfx: PrefixMap }[] = [];
   private tag: ResolvedTag = {
     local: '', prefix: '', ns: '', attrs: {}, scopeNs: '', scopePfx: BASE_PREFIXES, declDefault: undefined, declPrefixes: undefined,
   };
@@ -43,6 +49,10 @@ export abstract class MarkupParser extends TokenBuffer {
   protected abstract streamOpened(t: ResolvedTag): void;
   protected abstract stanza(el: Element): void;
   protected abstract streamClosed(): void;
+  /** Whether the element about to open at stanza depth 0 is a container (`depth`: containers open). */
+  protected isContainer(_local: string, _ns: string, _depth: number): boolean { return false; }
+  protected containerOpened(_t: ResolvedTag): void {}
+  protected containerClosed(): void {}
 
   protected resetState(): void {
     this.clearBuffer();
@@ -52,6 +62,7 @@ export abstract class MarkupParser extends TokenBuffer {
     this.rootNs = '';
     this.rootPfx = BASE_PREFIXES;
     this.stack.length = this.qnames.length = this.nsStack.length = this.pfxStack.length = 0;
+    this.containers.length = 0;
     this.result = undefined;
   }
 
@@ -229,9 +240,23 @@ export abstract class MarkupParser extends TokenBuffer {
       return end;
     }
     if (depth >= this.lim.maxDepth) throw new XmlError('policy-violation', 'elements nested deeper than ' + this.lim.maxDepth);
-    const parentNs = depth > 0 ? this.nsStack[depth - 1]! : this.rootNs;
-    const parentPfx = depth > 0 ? this.pfxStack[depth - 1]! : this.rootPfx;
+    const cdepth = this.containers.length;
+    const outer = cdepth > 0 ? this.containers[cdepth - 1]! : undefined;
+    const parentNs = depth > 0 ? this.nsStack[depth - 1]! : outer ? outer.ns : this.rootNs;
+    const parentPfx = depth > 0 ? this.pfxStack[depth - 1]! : outer ? outer.pfx : this.rootPfx;
     resolveTag(qname, qcolon, this.anames, this.avals, n, special, parentNs, parentPfx, t);
+    if (depth === 0 && !this.fragment && this.isContainer(t.local, t.ns, cdepth)) {
+      // Containers nest no deeper than stanzas may (each level is one more open element held).
+      if (cdepth >= this.lim.maxDepth) throw new XmlError('policy-violation', 'elements nested deeper than ' + this.lim.maxDepth);
+      // Its start tag counts as a stanza of its own; its children are then separate regions.
+      this.checkRegionAt(end);
+      this.region = R_NONE;
+      this.phase = CONTENT;
+      if (!self) this.containers.push({ qname, ns: t.scopeNs, pfx: t.scopePfx });
+      this.containerOpened(t);
+      if (self && this.gen === gen) this.containerClosed();
+      return end;
+    }
     const el = new Element(t.local, t.ns);
     el.attrs = t.attrs;
     this.phase = CONTENT;
@@ -269,13 +294,22 @@ export abstract class MarkupParser extends TokenBuffer {
     if (gt === -1) return this.suspend(P_END, data, lt);
     const depth = this.stack.length;
     let expected: string;
+    const cdepth = this.containers.length;
     if (depth > 0) expected = this.qnames[depth - 1]!;
+    else if (cdepth > 0) expected = this.containers[cdepth - 1]!.qname;
     else if (this.phase === CONTENT && !this.fragment) expected = this.rootQName;
     else throw nwf('unexpected end tag');
     const ne = lt + 2 + expected.length;
     let ok = ne <= gt && data.startsWith(expected, lt + 2);
     for (let j = ne; ok && j < gt; j++) ok = isWs(data.charCodeAt(j));
     if (!ok) throw nwf('end tag does not match <' + expected + '>');
+    if (depth === 0 && cdepth > 0) {
+      this.containers.pop();
+      this.checkRegionAt(gt + 1);
+      this.region = R_NONE;
+      this.containerClosed();
+      return gt + 1;
+    }
     if (depth === 0) {
       this.closeStream();
       return gt + 1;

@@ -59,6 +59,16 @@ export interface ParserHandler {
   onStreamClose(): void;
   /** Fatal; the parser accepts no input after this. */
   onError(condition: StreamErrorCondition, text: string): void;
+  /**
+   * Optional, for documents larger than one stanza (the XEP-0227 import): true makes the element
+   * about to open where a stanza would (`depth` containers already open) a container, reported by
+   * onContainerOpen (an Element with its attributes, no children) and onContainerClose, its child
+   * elements each delivered by onElement as stanzas are. Each container start tag counts against
+   * maxStanzaBytes; nesting against maxDepth.
+   */
+  isContainer?(name: string, xmlns: string, depth: number): boolean;
+  onContainerOpen?(el: Element): void;
+  onContainerClose?(): void;
 }
 
 export class StreamParser extends MarkupParser {
@@ -175,6 +185,28 @@ export class StreamParser extends MarkupParser {
   protected override stanza(el: Element): void {
     this.inHandler = true;
     this.handler.onElement(el);
+    this.inHandler = false;
+  }
+
+  protected override isContainer(local: string, ns: string, depth: number): boolean {
+    if (!this.handler.isContainer) return false;
+    this.inHandler = true;
+    const yes = this.handler.isContainer(local, ns, depth);
+    this.inHandler = false;
+    return yes;
+  }
+
+  protected override containerOpened(t: ResolvedTag): void {
+    const el = new Element(t.local, t.ns);
+    el.attrs = t.attrs;
+    this.inHandler = true;
+    this.handler.onContainerOpen?.(el);
+    this.inHandler = false;
+  }
+
+  protected override containerClosed(): void {
+    this.inHandler = true;
+    this.handler.onContainerClose?.();
     this.inHandler = false;
   }
 

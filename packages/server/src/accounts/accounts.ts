@@ -14,6 +14,8 @@ export type ScramHash = (typeof SCRAM_HASHES)[number];
 
 export interface AccountServiceOptions {
   iterations?: number;
+  /** PBKDF2 iterations per host (hosts[].auth.scramIterations); `iterations` where absent. */
+  iterationsByHost?: Map<string, number>;
   /** Hosts on which DIGEST-MD5 is enabled: the realm is the host's domain. */
   digestMd5Hosts?: Set<string>;
   cacheSize?: number;
@@ -37,10 +39,46 @@ export class AccountService {
 
   async credentialsFor(host: string, username: string, password: string): Promise<StoredCredentials> {
     const scram: StoredCredentials['scram'] = {};
-    for (const h of SCRAM_HASHES) scram[h] = await deriveScramCredential(nodeCrypto, h, password, this.iterations);
+    const iterations = this.opts.iterationsByHost?.get(host) ?? this.iterations;
+    for (const h of SCRAM_HASHES) scram[h] = await deriveScramCredential(nodeCrypto, h, password, iterations);
     const creds: StoredCredentials = { scram };
     if (this.opts.digestMd5Hosts?.has(host)) creds.digestMd5 = digestMd5Secret(username, host, password);
     return creds;
+  }
+
+  /**
+   * Create with credentials as they are (a XEP-0227 import of SCRAM keys, whose password nobody
+   * knows); false when the account exists.
+   */
+  async createWithCredentials(host: string, username: string, credentials: StoredCredentials): Promise<boolean> {
+    const user = AccountService.normalizeUser(username);
+    if (!(await this.store.create(host, user, credentials))) return false;
+    this.remember(host, user, true);
+    await this.opts.onChange?.('created', host, user);
+    return true;
+  }
+
+  async setCredentials(host: string, username: string, credentials: StoredCredentials): Promise<boolean> {
+    return this.store.setCredentials(host, AccountService.normalizeUser(username), credentials);
+  }
+
+  /**
+   * After a successful PLAIN login: derive the SCRAM hashes (and the DIGEST-MD5 secret) the
+   * account lacks, e.g. imported with SCRAM-SHA-1 keys only, so that the stronger mechanisms work
+   * from then on. The password is only in memory here, as during any PLAIN check.
+   */
+  async completeCredentials(host: string, user: string, password: string): Promise<boolean> {
+    const rec = await this.store.get(host, user);
+    if (!rec) return false;
+    const missing = SCRAM_HASHES.filter((h) => !rec.credentials.scram[h]);
+    const needDigest = this.opts.digestMd5Hosts?.has(host) && rec.credentials.digestMd5 === undefined;
+    if (missing.length === 0 && !needDigest) return false;
+    const fresh = await this.credentialsFor(host, user, password);
+    const scram = { ...rec.credentials.scram };
+    for (const h of missing) scram[h] = fresh.scram[h]!;
+    const next: StoredCredentials = { ...rec.credentials, scram };
+    if (needDigest && fresh.digestMd5 !== undefined) next.digestMd5 = fresh.digestMd5;
+    return this.store.setCredentials(host, user, next);
   }
 
   async create(host: string, username: string, password: string): Promise<void> {

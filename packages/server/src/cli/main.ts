@@ -3,6 +3,8 @@
 //   magpie start [--config FILE]
 //   magpie adduser JID [PASSWORD]   (prompts when PASSWORD is omitted)
 //   magpie passwd JID | deluser JID | users [DOMAIN] | check [--config FILE]
+//   magpie export [--host H]... [--user U] [--out FILE|-] [--no-archive]     (XEP-0227)
+//   magpie import FILE... [--dry-run] [--skip-existing|--overwrite] [--stop-on-error]
 // Without --config, ./magpie.yaml is used when present, else the built-in defaults
 // (localhost, ports 5222/5223, SQLite under ./data, a generated development certificate).
 
@@ -15,6 +17,7 @@ import { MagpieServer } from '../server.js';
 import { createLogger } from '../log/logger.js';
 import { AccountExistsError } from '../accounts/accounts.js';
 import { readPassword } from './prompt.js';
+import { exportCommand, importCommand } from './migrate.js';
 import { MAGPIE_VERSION } from '../version.js';
 
 const USAGE = `usage: magpie <command> [--config FILE]
@@ -24,6 +27,10 @@ const USAGE = `usage: magpie <command> [--config FILE]
   deluser JID           delete an account and all its data
   users [DOMAIN]        list accounts
   check                 validate the configuration and exit
+  export [--host H]... [--user JID|NAME] [--out FILE|-] [--no-archive]
+                        write accounts and their data as XEP-0227 XML (default: standard output)
+  import FILE... [--dry-run] [--skip-existing|--overwrite] [--stop-on-error]
+                        read XEP-0227 files (Prosody, ejabberd, magpie export)
   --version             print the version`;
 
 function loadConfig(path: string | undefined): Config {
@@ -49,7 +56,12 @@ async function withServer<T>(cfg: Config, fn: (s: MagpieServer) => Promise<T>): 
 }
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { config: { type: 'string', short: 'c' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: {
+    config: { type: 'string', short: 'c' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
+    // export / import (XEP-0227)
+    host: { type: 'string', multiple: true }, user: { type: 'string' }, out: { type: 'string', short: 'o' }, 'no-archive': { type: 'boolean' },
+    'dry-run': { type: 'boolean' }, 'skip-existing': { type: 'boolean' }, overwrite: { type: 'boolean' }, 'stop-on-error': { type: 'boolean' },
+  } });
   if (values.version) { console.log(MAGPIE_VERSION); return 0; }
   const [cmd, ...args] = positionals;
   if (!cmd || values.help) { console.log(USAGE); return cmd || values.help ? 0 : 2; }
@@ -101,6 +113,8 @@ async function main(argv: string[]): Promise<number> {
       for (const u of await s.accounts.list(args[0])) console.log(`${u.user}@${u.host}`);
       return 0;
     });
+    case 'export': return withServer(cfg, (s) => exportCommand(s, values, UsageError));
+    case 'import': return withServer(cfg, (s) => importCommand(s, args, values, UsageError));
     default:
       throw new UsageError(`unknown command '${cmd}'`);
   }

@@ -25,6 +25,9 @@ export const HostSchema = z.object({
     anonymous: z.boolean().default(false),
     /** DIGEST-MD5 (historic, RFC 6331). Off by default; needs a stored MD5 secret per account. */
     digestMd5: z.boolean().default(false),
+    /** PBKDF2 iterations of the SCRAM keys derived from a password (accounts created, passwords
+        changed, XEP-0227 imports of plaintext passwords). RFC 7677 asks for at least 4096. */
+    scramIterations: z.number().int().min(4096).max(10_000_000).default(4096),
   }).strict().prefault({}),
 }).strict();
 
@@ -167,6 +170,15 @@ export const ConfigSchema = z.object({
     level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     destination: z.string().default('stdout'),
     pretty: z.boolean().default(false),
+  }).strict().prefault({}),
+  /** `magpie import` / `magpie export` (XEP-0227 files; docs/migration.md). */
+  migration: z.object({
+    /** Largest <user/> element read from an import file (its roster, vCard, messages...). */
+    maxUserBytes: z.number().int().min(65536).default(64 * 1024 * 1024),
+    /** Bytes read in all, over the file and the files it includes. */
+    maxFileBytes: z.number().int().min(1024).default(16 * 1024 * 1024 * 1024),
+    /** Rows read or written per storage call (archives, offline messages, PEP items). */
+    pageSize: z.number().int().min(1).max(10_000).default(500),
   }).strict().prefault({}),
   /** Software version answer (XEP-0092): hide the OS by default. */
   version: z.object({ showOs: z.boolean().default(false) }).strict().prefault({}),

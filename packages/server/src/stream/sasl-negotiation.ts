@@ -164,9 +164,21 @@ export class SaslNegotiation {
         const user = normal(username);
         this.attemptedUser = user ?? username.slice(0, 64);
         if (!user || env.throttle.lockedOut(t.remoteAddress, `${user}@${domain}`)) return false;
-        const cred = await env.accounts.scram(domain, user, 'SHA-256');
-        if (!cred) return false;
-        return scramVerifyPassword(nodeCrypto, 'SHA-256', cred, password);
+        // SHA-256 first; an account imported with other SCRAM keys only (XEP-0227: Prosody and
+        // ejabberd keep SCRAM-SHA-1) is checked against what it has, and then gets the hashes it
+        // lacks, so that SCRAM-SHA-256/512 work for it from the next login on.
+        for (const hash of ['SHA-256', 'SHA-512', 'SHA-1'] as const) {
+          const cred = await env.accounts.scram(domain, user, hash);
+          if (!cred) continue;
+          if (!(await scramVerifyPassword(nodeCrypto, hash, cred, password))) return false;
+          if (hash !== 'SHA-256') {
+            await env.accounts.completeCredentials(domain, user, password).catch((e: unknown) => {
+              env.log.warn({ err: (e as Error).message, user }, 'could not complete the SCRAM credentials');
+            });
+          }
+          return true;
+        }
+        return false;
       },
       externalIdentity: async (authzid?: string) => {
         // XEP-0178 §3: a client certificate valid for user@domain (an xmppAddr or an email SAN).

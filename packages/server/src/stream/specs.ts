@@ -1,4 +1,4 @@
-// What the stream layer itself implements, listed in docs/xep-support.md beside the modules.
+// What the stream layer itself implements (and the CLI: XEP-0227), listed in docs/xep-support.md beside the modules.
 import type { SpecSupport } from '../modules/module.js';
 
 export const CORE_SPECS: SpecSupport[] = [
@@ -12,5 +12,6 @@ export const CORE_SPECS: SpecSupport[] = [
   { spec: 'XEP-0206', version: '1.4', status: 'complete', notes: 'XMPP over BOSH: stream restarts (restartlogic), features in the body, stream errors as remote-stream-error; no channel binding (requests use several TLS connections); §8: stanzas not yet fetched when a session dies get the stream-management death policy (re-routed, stored offline or bounced)' },
   { spec: 'XEP-0178', version: '1.2', status: 'partial', notes: 'SASL EXTERNAL with client certificates on c2s (direct TLS and STARTTLS); s2s in the federation module' },
   { spec: 'XEP-0368', version: '1.1.0', status: 'partial', notes: 'direct TLS listener for clients (c2s-tls); s2s in the federation module' },
+  { spec: 'XEP-0227', version: '1.1', status: 'complete', notes: '`magpie export` / `magpie import` (not a module: the CLI, docs/migration.md): SCRAM credentials (plaintext passwords are converted at import), roster, subscription requests, vCard, private XML, privacy lists (the XEP-0191 blocklist among them), PEP nodes and items, offline messages, MAM archive; XInclude of relative files; read user by user with the stream parser (no DTDs)' },
   { spec: 'XEP-0440', version: '0.4.2', status: 'complete', notes: 'advertises tls-exporter (TLS 1.3) and tls-server-end-point; also accepts tls-unique' },
 ];

@@ -39,6 +39,17 @@ export interface NodeConfig {
   type: string;
 }
 
+/** A new node's configuration: `c` the service's options (pep or service), `pep` for PEP nodes.
+    Exported for the XEP-0227 import, which creates PEP nodes as this module would. */
+export function defaultNodeConfig(c: { defaultMaxItems: number; defaultAccessModel: AccessModel }, pep: boolean): NodeConfig {
+  return {
+    title: '', description: '', max_items: c.defaultMaxItems, persist_items: true, access_model: c.defaultAccessModel,
+    roster_groups_allowed: [], publish_model: 'publishers', notification_type: 'headline',
+    send_last_published_item: pep ? 'on_sub_and_presence' : 'on_sub', deliver_payloads: true, deliver_notifications: true,
+    notify_retract: true, notify_delete: true, notify_config: false, presence_based_delivery: false, type: '',
+  };
+}
+
 /** One error with a pubsub#errors application condition (§7, §8 error tables). */
 export function pubsubError(condition: ConstructorParameters<typeof StanzaError>[0], app?: string, text?: string, feature?: string): StanzaError {
   return new StanzaError(condition, text, undefined, app ? xml(app, NS_ERRORS, { feature }) : undefined);

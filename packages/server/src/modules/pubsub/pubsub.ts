@@ -11,7 +11,7 @@ import { ROSTER, type RosterService } from '../im-services/services.js';
 import { CAPS, type CapsService } from '../caps/client-caps.js';
 import { PubSubService, type Notifier, type Relations, type ServiceSync } from './engine.js';
 import { NodeStore } from './node-store.js';
-import { NS_PUBSUB, type NodeConfig } from './node-config.js';
+import { NS_PUBSUB, defaultNodeConfig } from './node-config.js';
 import { handleOwner, handlePubsub, NS_OWNER } from './protocol.js';
 import { createPepNotifier, type PepListener } from './pep.js';
 import { createRemoteInterest, type RemoteInterest } from './pep-remote.js';
@@ -103,12 +103,7 @@ export default defineModule({
         return !!j?.local && api.isLocalHost(j.domain);
       },
     };
-    const defaults = (c: { defaultMaxItems: number; defaultAccessModel: NodeConfig['access_model'] }, pep: boolean): NodeConfig => ({
-      title: '', description: '', max_items: c.defaultMaxItems, persist_items: true, access_model: c.defaultAccessModel,
-      roster_groups_allowed: [], publish_model: 'publishers', notification_type: 'headline',
-      send_last_published_item: pep ? 'on_sub_and_presence' : 'on_sub', deliver_payloads: true, deliver_notifications: true,
-      notify_retract: true, notify_delete: true, notify_config: false, presence_based_delivery: false, type: '',
-    });
+    const defaults = defaultNodeConfig;
 
     // Services in memory, least recently used first out.
     const cache = new Map<string, PubSubService>();
