@@ -3,25 +3,16 @@
 // one script call per key, the log keeps its last `max` entries and is deleted at 0, a trim or
 // any other write of the key sends the pending appends first, only the owner writes, a handover
 // (release keepState) leaves the log to the next owner and a plain release deletes it.
-import { it, after } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { createLogger } from '../log/logger.js';
+import { testRedis } from './test-redis.js';
 import { Ownership } from './ownership.js';
 import type { ClusterRedis } from './redis-link.js';
 import type { OwnedKeysHandlers } from '../modules/owned-keys.js';
 
-const url = process.env.MAGPIE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `magpie-test-ownlog-${randomBytes(4).toString('hex')}`;
+const { redis, prefix, connect } = testRedis('ownlog');
 const log = createLogger({ level: 'silent', destination: 'stderr', pretty: false });
-const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-redis.on('error', () => {});
-after(async () => {
-  const left = await redis.keys(`${prefix}:*`).catch(() => []);
-  if (left.length) await redis.del(...left);
-  redis.disconnect();
-});
 
 const turn = () => new Promise((r) => setImmediate(r));
 const handlers: OwnedKeysHandlers = { stanza: async () => {}, orphaned: async () => {}, lost: async () => {}, reclaimed: async () => {} };
@@ -42,10 +33,7 @@ function node(name: string, calls: string[][]) {
 }
 
 it('owned key log: batched per turn, capped, trimmed, owner-only, kept on handover, deleted on release', async (t) => {
-  try { await redis.connect(); } catch (e) {
-    if (process.env.CI === 'true') throw new Error(`Redis is required under CI: ${(e as Error).message}`);
-    t.skip('Redis not available (127.0.0.1:6379)'); return;
-  }
+  if (!(await connect(t))) return;
   const calls: string[][] = [];
   const a = node('n1', calls);
   assert.equal(await a.keys.resolve('room'), 'n1');

@@ -2,38 +2,25 @@
 // Redis under a private key prefix: one turn's writes leave in one pipeline with consecutive
 // pushes merged, acks trim from the head, the copy stays bounded, close deletes it, and recover
 // hands every queue back in order (with its send time) and deletes it.
-import { it, after } from 'node:test';
+import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { xml } from '@magpie/core/xml/element';
 import { createLogger } from '../log/logger.js';
+import { testRedis } from './test-redis.js';
 import { ClusterUnackedMirror, type Orphan } from './unacked-mirror.js';
 import { ClusterKeys } from './wire.js';
 import type { ClusterRedis } from './redis-link.js';
 
-const url = process.env.MAGPIE_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-const prefix = `magpie-test-mirror-${randomBytes(4).toString('hex')}`;
+const { redis, prefix, connect } = testRedis('mirror');
 const keys = new ClusterKeys(prefix);
 const log = createLogger({ level: 'silent', destination: 'stderr', pretty: false });
-const redis = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 1 });
-redis.on('error', () => {});
-after(async () => {
-  const left = await redis.keys(`${prefix}:*`).catch(() => []);
-  if (left.length) await redis.del(...left);
-  redis.disconnect();
-});
 
 const msg = (id: string) => xml('message', 'jabber:client', { to: 'bob@localhost/phone', from: 'alice@localhost/desk', type: 'chat', id }, xml('body', 'jabber:client', {}, id));
 const ids = async (smId: string) => (await redis.lrange(keys.unacked('n1', smId), 0, -1)).map((s) => /id=['"](\w+)['"]/.exec(s)![1]);
 const turn = () => new Promise((r) => setImmediate(r));
 
 it('mirrors pushes, acks and close; batches a turn into one pipeline; bounds the copy; recovers in order', async (t) => {
-  try { await redis.connect(); } catch (e) {
-    // Under CI Redis is installed and started by scripts/test-all.sh: its absence is a failure.
-    if (process.env.CI === 'true') throw new Error(`Redis is required under CI: ${(e as Error).message}`);
-    t.skip('Redis not available (127.0.0.1:6379)'); return;
-  }
+  if (!(await connect(t))) return;
   let pipelines = 0;
   const counting = new Proxy(redis, { get: (r, p) => p === 'pipeline' ? (...a: unknown[]) => { pipelines++; return (r.pipeline as (...x: unknown[]) => unknown)(...a); } : Reflect.get(r, p) }) as unknown as ClusterRedis;
   const mirror = new ClusterUnackedMirror({ name: 'n1', keys, cmd: counting, log });
