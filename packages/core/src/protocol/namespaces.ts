@@ -19,6 +19,8 @@ export const NS = {
   ROSTER: 'jabber:iq:roster',
   DELAY: 'urn:xmpp:delay',
   DATA_FORMS: 'jabber:x:data',
+  /** Ad-Hoc Commands (XEP-0050). */
+  COMMANDS: 'http://jabber.org/protocol/commands',
   DIALBACK: 'jabber:server:dialback',
   DIALBACK_FEATURES: 'urn:xmpp:features:dialback',
 } as const;

@@ -29,6 +29,9 @@ export const HostSchema = z.object({
         changed, XEP-0227 imports of plaintext passwords). RFC 7677 asks for at least 4096. */
     scramIterations: z.number().int().min(4096).max(10_000_000).default(4096),
   }).strict().prefault({}),
+  /** Bare JIDs of this host's administrators: they may run the XEP-0133 service administration
+      commands (modules 'adhoc' and 'admin'). Empty by default: nobody administers in-band. */
+  admins: z.array(z.string().min(1)).default([]),
 }).strict();
 
 export const ListenerSchema = z.object({

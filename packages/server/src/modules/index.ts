@@ -29,6 +29,8 @@ import bookmarks from './bookmarks/bookmarks.js';
 import avatar from './avatar/avatar.js';
 import webClient from './web-client/web-client.js';
 import register from './register/register.js';
+import adhoc from './adhoc/adhoc.js';
+import admin from './admin/admin.js';
 
 // One module per line, so that adding one is a one-line change.
 export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
@@ -61,5 +63,7 @@ export function builtinModules(disco: DiscoRegistry): MagpieModule[] {
     avatar,
     webClient,
     register,
+    adhoc,
+    admin,
   ] as MagpieModule[];
 }

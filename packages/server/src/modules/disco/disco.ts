@@ -40,6 +40,15 @@ export interface DiscoService {
   /** Nodes an account offers (PEP, XEP-0163 §6): listed in its disco#items, answered for
       disco#info with that node. Returns the function that removes the provider. */
   addAccountNodes(p: AccountNodes): () => void;
+  /** Nodes on the server's own JID (the XEP-0050 command list and command nodes): answered
+      for disco#info and disco#items with that node. Returns the function that removes it. */
+  addHostNodes(p: HostNodes): () => void;
+}
+export interface HostNodes {
+  /** disco#items of `node`, undefined when the node is not this provider's. */
+  items(host: string, node: string, from: JID): Promise<{ jid: string; node?: string; name?: string }[] | undefined>;
+  /** disco#info of `node`, undefined when it is not this provider's; may throw (forbidden). */
+  info(host: string, node: string, from: JID): Promise<Element | undefined>;
 }
 export interface AccountNodes {
   /** The nodes `from` may see (XEP-0163 §6: only those it may subscribe to or read). */
@@ -62,10 +71,12 @@ export function createDiscoModule(registry: DiscoRegistry) {
       const hostInfo = (node?: string): Element =>
         infoResult(node, registry.hostIdentities, [NS.DISCO_INFO, NS.DISCO_ITEMS, ...registry.hostFeatures], registry.extensions.map((f) => f()));
       const nodeProviders: AccountNodes[] = [];
+      const hostNodes: HostNodes[] = [];
       api.provide<DiscoService>(DISCO, {
         hostInfo: () => hostInfo(),
         addNodeAlias: (m) => { aliases.push(m); return () => { const i = aliases.indexOf(m); if (i >= 0) aliases.splice(i, 1); }; },
         addAccountNodes: (p) => { nodeProviders.push(p); return () => { const i = nodeProviders.indexOf(p); if (i >= 0) nodeProviders.splice(i, 1); }; },
+        addHostNodes: (p) => { hostNodes.push(p); return () => { const i = hostNodes.indexOf(p); if (i >= 0) hostNodes.splice(i, 1); }; },
       });
 
       // XEP-0030 §8: who may learn about an account through its server. The account itself
@@ -77,13 +88,24 @@ export function createDiscoModule(registry: DiscoRegistry) {
         return !!roster && (await roster.hasFrom(account.domain, account.local, from.bareString()));
       };
 
-      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_INFO, name: 'query' }, (ev, q) => {
+      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_INFO, name: 'query' }, async (ev, q) => {
         const node = q.attr('node');
-        if (node !== undefined && !aliases.some((m) => m(ev.to.domain, node))) throw new StanzaError('item-not-found');
-        return hostInfo(node);
+        if (node === undefined || aliases.some((m) => m(ev.to.domain, node))) return hostInfo(node);
+        for (const p of hostNodes) { const r = await p.info(ev.to.domain, node, ev.from); if (r) return r; }
+        throw new StanzaError('item-not-found');
       });
-      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_ITEMS, name: 'query' }, (ev, q) => {
-        if (q.attr('node') !== undefined) throw new StanzaError('item-not-found');
+      api.iq({ type: 'get', scope: 'host', xmlns: NS.DISCO_ITEMS, name: 'query' }, async (ev, q) => {
+        const node = q.attr('node');
+        if (node !== undefined) {
+          for (const p of hostNodes) {
+            const items = await p.items(ev.to.domain, node, ev.from);
+            if (!items) continue;
+            const r = xml('query', NS.DISCO_ITEMS, { node });
+            for (const it of items) r.c('item', { jid: it.jid, node: it.node, name: it.name });
+            return r;
+          }
+          throw new StanzaError('item-not-found');
+        }
         const r = xml('query', NS.DISCO_ITEMS);
         for (const f of registry.items) { const it = f(ev.to.domain); if (it) r.c('item', { jid: it.jid, name: it.name }); }
         return r;
