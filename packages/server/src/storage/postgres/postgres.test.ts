@@ -143,8 +143,10 @@ if (!url) {
       try {
         const [{ pid }] = (await s.pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows as [{ pid: number }];
         await admin('SELECT pg_terminate_backend($1)', [pid]);
-        for (let i = 0; i < 50 && logs.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
-        assert.ok(logs.some((l) => l.startsWith('error: PostgreSQL idle connection')), logs.join('\n'));
+        // Wait for that line itself: opening the storage logs other lines (migrations) first.
+        const idleLogged = () => logs.some((l) => l.startsWith('error: PostgreSQL idle connection'));
+        for (let i = 0; i < 150 && !idleLogged(); i++) await new Promise((r) => setTimeout(r, 20));
+        assert.ok(idleLogged(), logs.join('\n'));
         await s.kv.set('h', 'u', 'st', { ok: true });
         assert.deepEqual(await s.kv.get('h', 'u', 'st'), { ok: true });
       } finally { await s.close(); }
