@@ -94,6 +94,8 @@ describe('web client: two users in Chromium', { timeout: 300_000 }, () => {
     await alice.send('one');
     await alice.send('two');
     await bob.page.waitForSelector('button.contact[data-jid="alice@localhost"] .badge:text("2")', { timeout: 20000 });
+    // The title follows the badge in a later render: wait for it (bounded), then check it.
+    await bob.page.waitForFunction(() => document.title === '(2) Magpie', undefined, { timeout: 5000 }).catch(() => undefined);
     assert.match(await bob.page.title(), /^\(2\) Magpie$/);
     await bob.openChat('alice@localhost');
     await bob.waitForLine('two');
