@@ -16,7 +16,6 @@ import sys
 import slixmpp
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '../support'))
 from slix_common import DrivenClient, emit, run  # noqa: E402
-from slixmpp.exceptions import IqError, IqTimeout
 
 
 class Client(DrivenClient):
@@ -39,23 +38,18 @@ class Client(DrivenClient):
 
     async def command(self, cmd):
         c = cmd["cmd"]
-        try:
-            if c == "history":
-                bodies, ids = [], []
-                with_jid = slixmpp.JID(cmd["with"]) if cmd.get("with") else None
-                async for m in self["xep_0313"].iterate(jid=self.boundjid.bare, with_jid=with_jid,
-                                                         rsm={"max": cmd["max"]}, reverse=cmd["reverse"]):
-                    res = m["mam_result"]
-                    bodies.append(res["forwarded"]["stanza"]["body"])
-                    ids.append(res["id"])
-                emit(event="history", bodies=bodies, ids=ids)
-            elif c == "fields":
-                res = await self["xep_0313"].get_fields(jid=self.boundjid.bare)
-                emit(event="fields", vars=[f.get("var") for f in res.xml.iter("{jabber:x:data}field")])
-        except IqError as e:
-            emit(event="error", cmd=c, condition=e.iq["error"]["condition"])
-        except IqTimeout:
-            emit(event="error", cmd=c, condition="timeout")
+        if c == "history":
+            bodies, ids = [], []
+            with_jid = slixmpp.JID(cmd["with"]) if cmd.get("with") else None
+            async for m in self["xep_0313"].iterate(jid=self.boundjid.bare, with_jid=with_jid,
+                                                     rsm={"max": cmd["max"]}, reverse=cmd["reverse"]):
+                res = m["mam_result"]
+                bodies.append(res["forwarded"]["stanza"]["body"])
+                ids.append(res["id"])
+            emit(event="history", bodies=bodies, ids=ids)
+        elif c == "fields":
+            res = await self["xep_0313"].get_fields(jid=self.boundjid.bare)
+            emit(event="fields", vars=[f.get("var") for f in res.xml.iter("{jabber:x:data}field")])
 
 
 if __name__ == "__main__":

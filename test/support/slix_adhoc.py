@@ -13,7 +13,6 @@ Errors: {"event": "error", "cmd", "condition"}.
 """
 import slixmpp  # noqa: F401
 from slix_common import DrivenClient, emit, run
-from slixmpp.exceptions import IqError, IqTimeout
 
 
 class Client(DrivenClient):
@@ -28,32 +27,27 @@ class Client(DrivenClient):
     async def command(self, cmd):
         c = cmd["cmd"]
         adhoc = self["xep_0050"]
-        try:
-            if c == "commands":
-                iq = await adhoc.get_commands(jid=cmd["jid"])
-                emit(event="commands", items=[list(i) for i in iq["disco_items"]["items"]])
-            elif c == "run":
-                first = await adhoc.send_command(cmd["jid"], cmd["node"], action="execute")
-                fc = first["command"]
-                form = fc["form"]
-                answer = self["xep_0004"].make_form(ftype="submit")
-                answer.add_field(var="FORM_TYPE", ftype="hidden", value=form["values"]["FORM_TYPE"])
-                for var, value in cmd["fields"].items():
-                    answer.add_field(var=var, value=value)
-                done = await adhoc.send_command(cmd["jid"], cmd["node"], action="complete",
-                                                payload=answer, sessionid=fc["sessionid"])
-                dc = done["command"]
-                result = {}
-                if dc.xml.find("{jabber:x:data}x") is not None:
-                    for var, v in dc["form"]["values"].items():
-                        result[var] = v if isinstance(v, list) else [v]
-                emit(event="ran", status=dc["status"], sessionid=dc["sessionid"], first_status=fc["status"],
-                     first_sessionid=fc["sessionid"], form_vars=list(form.get_fields().keys()),
-                     notes=[list(n) for n in dc["notes"]], result=result)
-        except IqError as e:
-            emit(event="error", cmd=c, condition=e.iq["error"]["condition"])
-        except IqTimeout:
-            emit(event="error", cmd=c, condition="timeout")
+        if c == "commands":
+            iq = await adhoc.get_commands(jid=cmd["jid"])
+            emit(event="commands", items=[list(i) for i in iq["disco_items"]["items"]])
+        elif c == "run":
+            first = await adhoc.send_command(cmd["jid"], cmd["node"], action="execute")
+            fc = first["command"]
+            form = fc["form"]
+            answer = self["xep_0004"].make_form(ftype="submit")
+            answer.add_field(var="FORM_TYPE", ftype="hidden", value=form["values"]["FORM_TYPE"])
+            for var, value in cmd["fields"].items():
+                answer.add_field(var=var, value=value)
+            done = await adhoc.send_command(cmd["jid"], cmd["node"], action="complete",
+                                            payload=answer, sessionid=fc["sessionid"])
+            dc = done["command"]
+            result = {}
+            if dc.xml.find("{jabber:x:data}x") is not None:
+                for var, v in dc["form"]["values"].items():
+                    result[var] = v if isinstance(v, list) else [v]
+            emit(event="ran", status=dc["status"], sessionid=dc["sessionid"], first_status=fc["status"],
+                 first_sessionid=fc["sessionid"], form_vars=list(form.get_fields().keys()),
+                 notes=[list(n) for n in dc["notes"]], result=result)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 """What every slixmpp driver script of Magpie's tests shares: JSON-line events on stdout, a client
 that trusts the test server's generated certificate, reports failed authentication and
 disconnection, reads one JSON command per line from stdin and hands each to `command(cmd)`
-(awaited in order, or concurrently when `concurrent`), until {"cmd": "quit"} or end of input;
+(awaited in order, or concurrently when `concurrent`), until {"cmd": "quit"} or end of input,
+an iq error or timeout a command does not catch itself becoming {"event": "error", "cmd",
+"condition"};
 and `run()`, which connects over STARTTLS (or direct TLS with cfg["direct_tls"]) and runs until
 disconnected. argv[1] of every script is the JSON config {"jid", "password", "host", "port", ...}.
 """
@@ -11,6 +13,7 @@ import ssl
 import sys
 
 import slixmpp
+from slixmpp.exceptions import IqError, IqTimeout
 
 
 def emit(**kw):
@@ -34,6 +37,14 @@ class DrivenClient(slixmpp.ClientXMPP):
     async def command(self, cmd):
         raise NotImplementedError
 
+    async def guarded(self, cmd):
+        try:
+            await self.command(cmd)
+        except IqError as e:
+            emit(event="error", cmd=cmd["cmd"], condition=e.iq["error"]["condition"])
+        except IqTimeout:
+            emit(event="error", cmd=cmd["cmd"], condition="timeout")
+
     def start_commands(self):
         asyncio.ensure_future(self.read_commands())
 
@@ -47,9 +58,9 @@ class DrivenClient(slixmpp.ClientXMPP):
             if cmd["cmd"] == "quit":
                 break
             if self.concurrent:
-                asyncio.ensure_future(self.command(cmd))
+                asyncio.ensure_future(self.guarded(cmd))
             else:
-                await self.command(cmd)
+                await self.guarded(cmd)
         self.disconnect()
 
 

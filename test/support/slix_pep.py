@@ -18,7 +18,6 @@ import ssl
 import sys
 
 import slixmpp
-from slixmpp.exceptions import IqError, IqTimeout
 
 
 def emit(**kw):
@@ -48,22 +47,17 @@ class Client(slixmpp.ClientXMPP):
 
     async def run(self, cmd):
         c = cmd["cmd"]
-        try:
-            if c == "presence":
-                await self["xep_0115"].update_caps(broadcast=False)
-                self.send_presence()
-                emit(event="presence_sent")
-            elif c == "publish_avatar":
-                data = base64.b64decode(cmd["data_b64"])
-                aid = hashlib.sha1(data).hexdigest()
-                await self["xep_0084"].publish_avatar(data)
-                await self["xep_0084"].publish_avatar_metadata(
-                    items=[{"id": aid, "type": cmd["type"], "bytes": len(data)}])
-                emit(event="avatar_published", id=aid)
-        except IqError as e:
-            emit(event="error", cmd=c, condition=e.iq["error"]["condition"])
-        except IqTimeout:
-            emit(event="error", cmd=c, condition="timeout")
+        if c == "presence":
+            await self["xep_0115"].update_caps(broadcast=False)
+            self.send_presence()
+            emit(event="presence_sent")
+        elif c == "publish_avatar":
+            data = base64.b64decode(cmd["data_b64"])
+            aid = hashlib.sha1(data).hexdigest()
+            await self["xep_0084"].publish_avatar(data)
+            await self["xep_0084"].publish_avatar_metadata(
+                items=[{"id": aid, "type": cmd["type"], "bytes": len(data)}])
+            emit(event="avatar_published", id=aid)
 
     async def read_commands(self):
         loop = asyncio.get_event_loop()

@@ -20,7 +20,6 @@ import sys
 
 import slixmpp
 from slix_common import DrivenClient, emit, run
-from slixmpp.exceptions import IqError, IqTimeout
 
 
 class Client(DrivenClient):
@@ -36,42 +35,37 @@ class Client(DrivenClient):
 
     async def command(self, cmd):
         c = cmd["cmd"]
-        try:
-            if c == "vcard_publish":
-                v = self["xep_0054"].make_vcard()
-                v["FN"] = cmd["fn"]
-                v["NICKNAME"] = cmd["nickname"]
-                await self["xep_0054"].publish_vcard(v)
-                emit(event="vcard_published")
-            elif c == "vcard_get":
-                iq = await self["xep_0054"].get_vcard(cmd["jid"], local=False)
-                v = iq["vcard_temp"]
-                emit(event="vcard", frm=str(iq["from"]), fn=v["FN"], nickname=v["NICKNAME"])
-            elif c == "last_get":
-                iq = await self["xep_0012"].get_last_activity(cmd["jid"])
-                emit(event="last", frm=str(iq["from"]), seconds=int(iq["last_activity"]["seconds"]),
-                     status=iq["last_activity"]["status"])
-            elif c == "own_caps":
-                ver = await self["xep_0115"].get_verstring(self.boundjid.full)
-                emit(event="own_caps", node=self["xep_0115"].caps_node, ver=ver)
-            elif c == "server_caps":
-                ver = None
-                for _ in range(50):
-                    ver = await self["xep_0115"].get_verstring(self.boundjid.domain)
-                    if ver:
-                        break
-                    await asyncio.sleep(0.1)
-                emit(event="server_caps", ver=ver)
-            elif c == "presence":
-                # slixmpp computes its own caps only when asked to (update_caps); the output
-                # filter then adds them to every available presence.
-                await self["xep_0115"].update_caps(broadcast=False)
-                self.send_presence()
-                emit(event="presence_sent")
-        except IqError as e:
-            emit(event="error", cmd=c, condition=e.iq["error"]["condition"])
-        except IqTimeout:
-            emit(event="error", cmd=c, condition="timeout")
+        if c == "vcard_publish":
+            v = self["xep_0054"].make_vcard()
+            v["FN"] = cmd["fn"]
+            v["NICKNAME"] = cmd["nickname"]
+            await self["xep_0054"].publish_vcard(v)
+            emit(event="vcard_published")
+        elif c == "vcard_get":
+            iq = await self["xep_0054"].get_vcard(cmd["jid"], local=False)
+            v = iq["vcard_temp"]
+            emit(event="vcard", frm=str(iq["from"]), fn=v["FN"], nickname=v["NICKNAME"])
+        elif c == "last_get":
+            iq = await self["xep_0012"].get_last_activity(cmd["jid"])
+            emit(event="last", frm=str(iq["from"]), seconds=int(iq["last_activity"]["seconds"]),
+                 status=iq["last_activity"]["status"])
+        elif c == "own_caps":
+            ver = await self["xep_0115"].get_verstring(self.boundjid.full)
+            emit(event="own_caps", node=self["xep_0115"].caps_node, ver=ver)
+        elif c == "server_caps":
+            ver = None
+            for _ in range(50):
+                ver = await self["xep_0115"].get_verstring(self.boundjid.domain)
+                if ver:
+                    break
+                await asyncio.sleep(0.1)
+            emit(event="server_caps", ver=ver)
+        elif c == "presence":
+            # slixmpp computes its own caps only when asked to (update_caps); the output
+            # filter then adds them to every available presence.
+            await self["xep_0115"].update_caps(broadcast=False)
+            self.send_presence()
+            emit(event="presence_sent")
 
 
 if __name__ == "__main__":
